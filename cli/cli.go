@@ -1,0 +1,203 @@
+// Package cli implements the runjail and runclaude command lines.
+//
+// Terminal rules: everything runjail itself says goes to stderr, prefixed
+// with the program name, lowercase, with no final period; a failure is one
+// "error:" line, followed by "hint:" lines saying what to do next, and exit
+// status 125. Anything else on stdout or stderr comes from the command.
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/runjail/runjail/engine"
+	"github.com/runjail/runjail/profiles"
+	"github.com/runjail/runjail/schema"
+)
+
+// Exit statuses of runjail itself; otherwise it exits with the command's.
+const (
+	ExitFailure       = 125 // runjail could not run the command
+	ExitNotExecutable = 126
+	ExitNotFound      = 127
+)
+
+// Main runs the command line of prog ("runjail" or "runclaude") with args
+// (without the program name) and returns the exit status.
+func Main(prog string, args []string) int {
+	if engine.IsInit() {
+		return engine.InitMain()
+	}
+	c := &cmd{prog: prog, stdout: os.Stdout, stderr: os.Stderr}
+	return c.main(args)
+}
+
+type cmd struct {
+	prog           string
+	stdout, stderr io.Writer
+}
+
+func (c *cmd) errorf(hint string, format string, a ...any) int {
+	fmt.Fprintf(c.stderr, "%s: error: %s\n", c.prog, fmt.Sprintf(format, a...))
+	for _, h := range strings.Split(hint, "\n") {
+		if h != "" {
+			fmt.Fprintf(c.stderr, "%s: hint: %s\n", c.prog, h)
+		}
+	}
+	return ExitFailure
+}
+
+// fail reports err, with the hint it carries.
+func (c *cmd) fail(err error) int {
+	var se *schema.Error
+	var ee *engine.Error
+	switch {
+	case errors.As(err, &se):
+		return c.errorf(se.Hint, "%s", se.Error())
+	case errors.As(err, &ee):
+		return c.errorf(ee.Hint, "%s", ee.Msg)
+	}
+	return c.errorf("", "%v", err)
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+const usage = `usage: %[1]s [OPTIONS] [--] [COMMAND [ARG...]]
+
+Runs COMMAND (default: the profile's command) in a jail described by a
+profile: the host read-only, your home hidden, the project writable, a
+persistent home of its own, and only the network the profile allows.
+
+options:
+  -p, --profile NAME|PATH   profile: a path (contains / or ends in .toml) or a
+                            name from $XDG_CONFIG_HOME/runjail/profiles or the
+                            built-ins (%[2]s); default %[3]q
+  -n, --name NAME           sandbox name; keys the persistent home
+      --bind SRC[:DST]      show host path SRC read-write at DST (repeatable)
+      --ro-bind SRC[:DST]   show host path SRC read-only at DST (repeatable)
+      --allow HOST[:PORT]   add to the egress allowlist (repeatable)
+      --net none|proxy|host override network.mode
+      --explain             print the plan with where each rule came from
+      --check               check that this host can run jails
+  -h, --help                show this help
+
+exit status: the command's own; 128+N when it died of signal N; 125 when
+runjail itself failed; 126 when the command cannot be executed; 127 when it
+was not found.
+`
+
+func (c *cmd) main(args []string) int {
+	defProfile := "default"
+	if c.prog == "runclaude" {
+		defProfile = "claude"
+	}
+	fs := flag.NewFlagSet(c.prog, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var (
+		profile, name, net   string
+		explain, check, help bool
+		allow, binds, roBind listFlag
+	)
+	for _, n := range []string{"p", "profile"} {
+		fs.StringVar(&profile, n, defProfile, "")
+	}
+	for _, n := range []string{"n", "name"} {
+		fs.StringVar(&name, n, "", "")
+	}
+	for _, n := range []string{"h", "help"} {
+		fs.BoolVar(&help, n, false, "")
+	}
+	fs.StringVar(&net, "net", "", "")
+	fs.BoolVar(&explain, "explain", false, "")
+	fs.BoolVar(&check, "check", false, "")
+	fs.Var(&allow, "allow", "")
+	fs.Var(&binds, "bind", "")
+	fs.Var(&roBind, "ro-bind", "")
+	if err := fs.Parse(args); err != nil {
+		return c.errorf(fmt.Sprintf("run %s --help for the options", c.prog), "%v", err)
+	}
+	if help {
+		fmt.Fprintf(c.stdout, usage, c.prog, strings.Join(schema.BuiltinNames(profiles.FS), ", "), defProfile)
+		return 0
+	}
+	if check {
+		return c.check()
+	}
+
+	host, err := engine.CurrentHost()
+	if err != nil {
+		return c.fail(err)
+	}
+	prof, err := schema.Load(profile, schema.Options{Builtin: profiles.FS, UserDir: host.ProfileDir()})
+	if err != nil {
+		return c.fail(err)
+	}
+	opt := engine.Options{Name: name, Command: fs.Args(), Allow: allow, Net: net}
+	if c.prog == "runclaude" {
+		opt.Command = append([]string{"claude", "--dangerously-skip-permissions"}, fs.Args()...)
+	}
+	for _, l := range []struct {
+		list listFlag
+		ro   bool
+	}{{binds, false}, {roBind, true}} {
+		for _, b := range l.list {
+			src, dst, _ := strings.Cut(b, ":")
+			if src == "" {
+				return c.errorf("use --bind SRC[:DST]", "empty source in %q", b)
+			}
+			opt.Binds = append(opt.Binds, engine.Bind{Src: src, Dst: dst, RO: l.ro})
+		}
+	}
+	plan, err := engine.Compile(prof, opt, host)
+	if err != nil {
+		return c.fail(err)
+	}
+	if explain {
+		engine.Explain(c.stdout, plan)
+		return 0
+	}
+	st, err := engine.Run(plan, c.stderr)
+	if err != nil {
+		return c.fail(err)
+	}
+	if st.Msg != "" {
+		msg := st.Msg
+		if st.Code == ExitNotFound {
+			msg += " (command not found in the jail)"
+		}
+		fmt.Fprintf(c.stderr, "%s: error: %s\n", c.prog, msg)
+	}
+	return st.Code
+}
+
+func (c *cmd) check() int {
+	ok := true
+	for _, r := range engine.Check() {
+		status := "ok  "
+		if !r.OK {
+			status = "FAIL"
+			if !r.Required {
+				status = "warn"
+			} else {
+				ok = false
+			}
+		}
+		fmt.Fprintf(c.stdout, "%s  %s: %s\n", status, r.Name, r.Detail)
+		for _, f := range r.Fix {
+			fmt.Fprintf(c.stdout, "      fix: %s\n", f)
+		}
+	}
+	if !ok {
+		fmt.Fprintf(c.stdout, "%s cannot run jails on this host until the failures above are fixed\n", c.prog)
+		return ExitFailure
+	}
+	fmt.Fprintf(c.stdout, "%s can run jails on this host\n", c.prog)
+	return 0
+}

@@ -1,0 +1,138 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// CheckResult is one finding of Check.
+type CheckResult struct {
+	Name     string
+	OK       bool
+	Required bool     // runjail cannot run without it
+	Detail   string   // what was found
+	Fix      []string // exact commands or steps that fix it
+}
+
+// Check inspects this host for what jails need: user namespaces (and the
+// sysctls and AppArmor policy that restrict them), the mount API, seccomp,
+// Landlock and cgroup v2, and tries to create a jail's namespaces for real.
+func Check() []CheckResult {
+	var rs []CheckResult
+	exe, _ := os.Executable()
+
+	// Kernel version: the mount API runjail uses (open_tree, move_mount,
+	// mount_setattr) arrived in Linux 5.12.
+	var uts unix.Utsname
+	unix.Uname(&uts)
+	release := unix.ByteSliceToString(uts.Release[:])
+	major, minor := kernelVersion(release)
+	rs = append(rs, CheckResult{Name: "kernel", Required: true, OK: major > 5 || major == 5 && minor >= 12,
+		Detail: "Linux " + release + " (needs 5.12 or later for mount_setattr)",
+		Fix:    []string{"upgrade the kernel to Linux 5.12 or later"}})
+
+	if v, err := readInt("/proc/sys/user/max_user_namespaces"); err == nil {
+		rs = append(rs, CheckResult{Name: "user.max_user_namespaces", Required: true, OK: v > 0,
+			Detail: strconv.Itoa(v),
+			Fix:    []string{"sudo sysctl -w user.max_user_namespaces=28633", "echo user.max_user_namespaces=28633 | sudo tee /etc/sysctl.d/90-runjail.conf"}})
+	}
+	if v, err := readInt("/proc/sys/kernel/unprivileged_userns_clone"); err == nil {
+		rs = append(rs, CheckResult{Name: "kernel.unprivileged_userns_clone", Required: true, OK: v == 1,
+			Detail: strconv.Itoa(v),
+			Fix:    []string{"sudo sysctl -w kernel.unprivileged_userns_clone=1", "echo kernel.unprivileged_userns_clone=1 | sudo tee /etc/sysctl.d/90-runjail.conf"}})
+	}
+	if v, err := readInt("/proc/sys/kernel/apparmor_restrict_unprivileged_userns"); err == nil {
+		rs = append(rs, CheckResult{Name: "AppArmor user namespace restriction", Required: true, OK: v == 0 || os.Getuid() == 0,
+			Detail: "kernel.apparmor_restrict_unprivileged_userns=" + strconv.Itoa(v),
+			Fix: []string{
+				"allow runjail alone: write /etc/apparmor.d/runjail containing\n" +
+					"        abi <abi/4.0>,\n        include <tunables/global>\n" +
+					"        profile runjail " + exe + " flags=(unconfined) {\n          userns,\n        }\n" +
+					"      then: sudo apparmor_parser -r /etc/apparmor.d/runjail",
+				"or for every program: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0",
+			}})
+	}
+
+	// The real thing: create the namespaces and use the mount API in them.
+	probe := exec.Command("/proc/self/exe")
+	probe.Args = []string{"runjail"}
+	probe.Env = []string{initEnv + "=probe"}
+	var out bytes.Buffer
+	probe.Stderr = &out
+	probe.SysProcAttr = jailAttr(&Plan{UID: os.Getuid(), GID: os.Getgid()})
+	probe.SysProcAttr.Pdeathsig = 0
+	err := probe.Run()
+	detail := "created user, mount, pid, ipc, uts, cgroup and net namespaces and mounted in them"
+	if err != nil {
+		detail = fmt.Sprintf("failed: %v %s", err, strings.TrimSpace(out.String()))
+	}
+	rs = append(rs, CheckResult{Name: "namespaces", Required: true, OK: err == nil, Detail: detail,
+		Fix: []string{"fix the failures above; inside a container, run it with user namespaces allowed (e.g. docker --security-opt seccomp=unconfined --security-opt apparmor=unconfined)"}})
+
+	seccomp := false
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		seccomp = bytes.Contains(b, []byte("\nSeccomp:"))
+	}
+	rs = append(rs, CheckResult{Name: "seccomp", OK: seccomp, Detail: map[bool]string{true: "available", false: "not available"}[seccomp],
+		Fix: []string{"use a kernel built with CONFIG_SECCOMP_FILTER=y"}})
+
+	abi, _, errno := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, 0, 0, unix.LANDLOCK_CREATE_RULESET_VERSION)
+	ll := CheckResult{Name: "landlock", OK: errno == 0, Detail: fmt.Sprintf("ABI %d", abi),
+		Fix: []string{"use Linux 5.13 or later with CONFIG_SECURITY_LANDLOCK=y and landlock in the lsm= boot parameter"}}
+	if errno != 0 {
+		ll.Detail = "not available: " + errno.Error()
+	}
+	rs = append(rs, ll)
+
+	var st unix.Statfs_t
+	cg2 := unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
+	rs = append(rs, CheckResult{Name: "cgroup v2", OK: cg2, Detail: map[bool]string{true: "unified hierarchy at /sys/fs/cgroup", false: "not the unified hierarchy (resource limits unavailable)"}[cg2],
+		Fix: []string{"boot with systemd.unified_cgroup_hierarchy=1"}})
+	return rs
+}
+
+// probeMain runs in the namespaces Check creates: it tries the mounts a jail
+// needs and exits 0 when they work.
+func probeMain() int {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		fmt.Fprintln(os.Stderr, "make mounts private:", err)
+		return 1
+	}
+	if err := unix.Mount("tmpfs", "/tmp", "tmpfs", 0, ""); err != nil {
+		fmt.Fprintln(os.Stderr, "mount tmpfs:", err)
+		return 1
+	}
+	tree, err := unix.OpenTree(unix.AT_FDCWD, "/", unix.OPEN_TREE_CLONE|unix.AT_RECURSIVE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "open_tree:", err)
+		return 1
+	}
+	if err := setReadOnly(tree, true); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := unix.Mount("proc", "/proc", "proc", 0, ""); err != nil {
+		fmt.Fprintln(os.Stderr, "mount proc:", err)
+		return 1
+	}
+	return 0
+}
+
+func readInt(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
+}
+
+func kernelVersion(release string) (major, minor int) {
+	fmt.Sscanf(release, "%d.%d", &major, &minor)
+	return
+}

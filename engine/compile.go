@@ -1,0 +1,636 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/runjail/runjail/schema"
+)
+
+// Options are the command-line settings that add to or override the profile.
+type Options struct {
+	Name    string   // -n
+	Command []string // the command after the options
+	Binds   []Bind   // --bind, --ro-bind
+	Allow   []string // --allow
+	Net     string   // --net
+}
+
+// Bind is a --bind or --ro-bind flag.
+type Bind struct {
+	Src, Dst string
+	RO       bool
+}
+
+// Error is a compile error: a message and a hint saying what to do.
+type Error struct {
+	Msg, Hint string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// Compile turns a profile (with its extends merged) and the command line into
+// a Plan for host h. It reads the host filesystem (to resolve symlinks and find
+// the project) but changes nothing.
+func Compile(p *schema.Profile, opt Options, h Host) (*Plan, error) {
+	schema.Defaults(p)
+	c := &compiler{p: p, h: h, plan: &Plan{Profile: p.Ref, Files: p.Files, UID: h.UID, GID: h.GID}}
+	if err := c.compile(opt); err != nil {
+		return nil, err
+	}
+	return c.plan, nil
+}
+
+type compiler struct {
+	p        *schema.Profile
+	h        Host
+	plan     *Plan
+	vars     schema.Vars
+	realHome string
+	project  string
+	hidden   []string // canonical host paths not visible inside (hide, tmpfs, home)
+	binds    []Mount
+}
+
+func (c *compiler) compile(opt Options) error {
+	p, h, plan := c.p, c.h, c.plan
+	realHome, err := filepath.EvalSymlinks(h.Home)
+	if err != nil {
+		return &Error{Msg: fmt.Sprintf("your home directory %s: %v", h.Home, errors.Unwrap(err)), Hint: "set HOME to a directory that exists"}
+	}
+	c.realHome = realHome
+
+	plan.Name = opt.Name
+	if plan.Name == "" {
+		plan.Name = p.Name.V
+	}
+	if plan.Name == "" {
+		plan.Name = strings.TrimSuffix(filepath.Base(p.Ref), ".toml")
+	}
+	if !validName.MatchString(plan.Name) {
+		return &Error{Msg: fmt.Sprintf("invalid sandbox name %q", plan.Name), Hint: "use letters, digits, '.', '_' and '-' (-n NAME)"}
+	}
+	plan.Hostname = plan.Name
+
+	c.project = projectRoot(h.Cwd)
+	c.vars = schema.Vars{
+		"HOME": h.Home, "PROJECT": c.project, "PWD": h.Cwd, "NAME": plan.Name,
+		"UID":            strconv.Itoa(h.UID),
+		"XDG_CACHE_HOME": h.CacheHome, "XDG_CONFIG_HOME": h.ConfigHome, "XDG_DATA_HOME": h.DataHome,
+	}
+
+	if err := c.command(opt); err != nil {
+		return err
+	}
+	if err := c.home(); err != nil {
+		return err
+	}
+	if err := c.filesystem(opt); err != nil {
+		return err
+	}
+	c.env()
+	if err := c.network(opt); err != nil {
+		return err
+	}
+	c.credentials()
+	return nil
+}
+
+func (c *compiler) expand(s schema.Str) (string, error) { return schema.Expand(s, c.vars) }
+
+func (c *compiler) command(opt Options) error {
+	switch {
+	case len(opt.Command) > 0:
+		c.plan.Command = opt.Command
+	case len(c.p.Command) > 0:
+		for _, s := range c.p.Command {
+			v, err := c.expand(s)
+			if err != nil {
+				return err
+			}
+			c.plan.Command = append(c.plan.Command, v)
+		}
+	default:
+		shell := os.Getenv("SHELL")
+		if !filepath.IsAbs(shell) {
+			shell = "/bin/sh"
+		}
+		c.plan.Command = []string{shell}
+	}
+	return nil
+}
+
+// home plans the persistent home, home.ro and home.copy.
+func (c *compiler) home() error {
+	p, plan := c.p, c.plan
+	plan.Home = c.h.Home
+	from := p.Home.Dir.Pos.String()
+	if p.Home.Dir.V != "tmpfs" {
+		dir, err := c.expand(p.Home.Dir)
+		if err != nil {
+			return err
+		}
+		dir = filepath.Clean(dir)
+		if c.isAncestorOfHome(dir) {
+			return &Error{Msg: fmt.Sprintf("%s: home.dir %s would expose your real home", from, dir), Hint: "point home.dir at a directory of its own, e.g. ${XDG_CACHE_HOME}/runjail/${NAME}/home"}
+		}
+		plan.HomeDir = dir
+		c.addBind(Mount{Kind: MountBind, Src: dir, Dst: c.realHome, From: from})
+	} else {
+		c.binds = append(c.binds, Mount{Kind: MountTmpfs, Dst: c.realHome, From: from})
+	}
+	c.hidden = append(c.hidden, c.realHome)
+
+	for _, s := range p.Home.RO {
+		src, err := c.expand(s)
+		if err != nil {
+			return err
+		}
+		if err := c.bind(src, src, true, s.Pos.String(), true); err != nil {
+			return err
+		}
+	}
+	for _, s := range p.Home.Copy {
+		src, err := c.expand(s)
+		if err != nil {
+			return err
+		}
+		rel, ok := c.underHome(src)
+		if !ok {
+			return &Error{Msg: fmt.Sprintf("%s: home.copy %s is not under your home", s.Pos, src), Hint: "home.copy takes paths like ~/.gitconfig"}
+		}
+		if _, err := os.Stat(src); err != nil {
+			c.note(fmt.Sprintf("home.copy %s: does not exist", src), s.Pos.String())
+			continue
+		}
+		plan.Copies = append(plan.Copies, Copy{Src: src, Rel: rel, From: s.Pos.String()})
+	}
+	return nil
+}
+
+// filesystem plans the host root, hide, tmpfs, rw/ro binds, PATH and VCS
+// mapping and protect, in that order of precedence.
+func (c *compiler) filesystem(opt Options) error {
+	fsys, plan := c.p.Filesystem, c.plan
+	plan.Mounts = []Mount{
+		{Kind: MountRoot, Src: "/", Dst: "/", RO: fsys.Host.V != "rw", From: fsys.Host.Pos.String()},
+		{Kind: MountDev, Dst: "/dev", From: "(always)"},
+		{Kind: MountProc, Dst: "/proc", From: "(always)"},
+	}
+	var under []Mount // hide and tmpfs, before any bind at the same depth
+	for _, s := range fsys.Hide {
+		dir, err := c.expandAbs(s)
+		if err != nil {
+			return err
+		}
+		real, err := filepath.EvalSymlinks(dir)
+		if err != nil {
+			c.note("hide "+dir+": does not exist", s.Pos.String())
+			continue
+		}
+		c.hidden = append(c.hidden, real)
+		under = append(under, Mount{Kind: MountHide, Dst: real, From: s.Pos.String()})
+	}
+	for _, s := range fsys.Tmpfs {
+		dir, err := c.expandAbs(s)
+		if err != nil {
+			return err
+		}
+		real, err := filepath.EvalSymlinks(dir)
+		if err != nil {
+			c.note("tmpfs "+dir+": does not exist", s.Pos.String())
+			continue
+		}
+		c.hidden = append(c.hidden, real)
+		under = append(under, Mount{Kind: MountTmpfs, Dst: real, From: s.Pos.String()})
+	}
+	c.binds = append(under, c.binds...)
+
+	for _, l := range []struct {
+		list []schema.Str
+		ro   bool
+	}{{fsys.RW, false}, {fsys.RO, true}} {
+		for _, s := range l.list {
+			src, err := c.expandAbs(s)
+			if err != nil {
+				return err
+			}
+			if err := c.bind(src, src, l.ro, s.Pos.String(), true); err != nil {
+				return err
+			}
+		}
+	}
+	for _, b := range opt.Binds {
+		flag := "--bind"
+		if b.RO {
+			flag = "--ro-bind"
+		}
+		src, err := filepath.Abs(b.Src)
+		if err != nil {
+			return err
+		}
+		dst := src
+		if b.Dst != "" {
+			if !filepath.IsAbs(b.Dst) {
+				return &Error{Msg: fmt.Sprintf("%s %s:%s: the destination must be an absolute path", flag, b.Src, b.Dst)}
+			}
+			dst = filepath.Clean(b.Dst)
+		}
+		if err := c.bind(src, dst, b.RO, flag+" "+b.Src, false); err != nil {
+			return err
+		}
+	}
+	if fsys.MapPath.V {
+		c.mapPath(fsys.MapPath.Pos.String())
+	}
+	if fsys.MapVCS.V {
+		c.mapVCS(fsys.MapVCS.Pos.String())
+	}
+	if err := c.protect(fsys.Protect); err != nil {
+		return err
+	}
+
+	// Shallowest destination first, so deeper mounts land on top; for the same
+	// destination only the last rule counts.
+	seen := map[string]int{}
+	var out []Mount
+	for _, m := range c.binds {
+		if i, ok := seen[m.Dst]; ok {
+			out[i] = m
+			continue
+		}
+		seen[m.Dst] = len(out)
+		out = append(out, m)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return depth(out[i].Dst) < depth(out[j].Dst) })
+	plan.Mounts = append(plan.Mounts, out...)
+
+	plan.Dir = c.h.Cwd
+	if !c.visible(c.canon(c.h.Cwd)) {
+		plan.Dir = c.h.Home
+		c.note("working directory "+c.h.Cwd+": not visible in the jail, starting in "+c.h.Home, "(cwd)")
+	}
+	for _, dir := range uniq(c.hidden) {
+		var st syscall.Stat_t
+		if syscall.Stat(dir, &st) == nil {
+			plan.Hidden = append(plan.Hidden, HiddenDir{Path: dir, Dev: st.Dev, Ino: st.Ino})
+		}
+	}
+	return nil
+}
+
+// bind plans src (a host path) at dst (a jail path). A missing src is a note
+// when optional, else an error.
+func (c *compiler) bind(src, dst string, ro bool, from string, optional bool) error {
+	real, err := filepath.EvalSymlinks(src)
+	if err != nil {
+		if optional {
+			c.note(fmt.Sprintf("%s: does not exist", src), from)
+			return nil
+		}
+		return &Error{Msg: fmt.Sprintf("%s: %s does not exist", from, src), Hint: "create it or drop the bind"}
+	}
+	if c.isAncestorOfHome(real) {
+		return &Error{Msg: fmt.Sprintf("%s: refusing to show %s: it contains your home directory, which runjail always hides", from, real),
+			Hint: "bind the project or the directories you need instead (run runjail from inside your project)"}
+	}
+	// A symlink must not lead a bind into a place runjail hides, unless the
+	// path as written is there too: the jail may have planted the symlink.
+	for _, hid := range c.hiddenRoots() {
+		if within(real, hid) && !within(src, hid) && !within(c.canon(src), hid) {
+			return &Error{Msg: fmt.Sprintf("%s: refusing to show %s: it resolves through a symlink to %s, inside hidden %s", from, src, real, hid),
+				Hint: "name the real path in the profile if you mean it, or remove the symlink"}
+		}
+	}
+	fi, err := os.Stat(real)
+	if err != nil {
+		return &Error{Msg: fmt.Sprintf("%s: %v", from, err)}
+	}
+	c.addBind(Mount{Kind: MountBind, Src: real, Dst: c.canon(dst), RO: ro, File: !fi.IsDir(), From: from})
+	return nil
+}
+
+func (c *compiler) addBind(m Mount) { c.binds = append(c.binds, m) }
+
+// hiddenRoots are the host paths the jail sees something else at.
+func (c *compiler) hiddenRoots() []string {
+	roots := []string{c.realHome}
+	for _, m := range c.binds {
+		if m.Kind == MountHide || m.Kind == MountTmpfs {
+			roots = append(roots, m.Dst)
+		}
+	}
+	return roots
+}
+
+// mapPath shows $PATH entries that the jail would not see, read-only at their
+// original path.
+func (c *compiler) mapPath(from string) {
+	for _, dir := range filepath.SplitList(c.h.PATH) {
+		if !filepath.IsAbs(dir) {
+			continue
+		}
+		dir = filepath.Clean(dir)
+		real, err := filepath.EvalSymlinks(dir)
+		if err != nil {
+			continue
+		}
+		dst := c.canon(dir)
+		if c.visible(dst) && c.visible(real) {
+			continue
+		}
+		if c.isAncestorOfHome(real) {
+			c.note("map_path "+dir+": contains your home directory, not shown", from)
+			continue
+		}
+		c.addBind(Mount{Kind: MountBind, Src: real, Dst: dst, RO: true, From: from + " ($PATH " + dir + ")"})
+		if real != dst && !c.visible(real) {
+			c.addBind(Mount{Kind: MountBind, Src: real, Dst: real, RO: true, From: from + " ($PATH " + dir + ")"})
+		}
+	}
+}
+
+// mapVCS shows the repository behind a git worktree or jj workspace,
+// read-write, when it lies outside the project.
+func (c *compiler) mapVCS(from string) {
+	for _, dir := range vcsDirs(c.project) {
+		real, err := filepath.EvalSymlinks(dir)
+		if err != nil || within(real, c.project) || c.isAncestorOfHome(real) {
+			continue
+		}
+		c.addBind(Mount{Kind: MountBind, Src: real, Dst: real, From: from + " (repository of " + c.project + ")"})
+	}
+}
+
+// vcsDirs returns the git common dir of a worktree and the jj repo (and its
+// git store) of a workspace rooted at project.
+func vcsDirs(project string) []string {
+	var dirs []string
+	gitFile := filepath.Join(project, ".git")
+	if b, err := os.ReadFile(gitFile); err == nil {
+		if gitdir, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "gitdir:"); ok {
+			gitdir = abs(project, strings.TrimSpace(gitdir))
+			dirs = append(dirs, gitdir)
+			if b, err := os.ReadFile(filepath.Join(gitdir, "commondir")); err == nil {
+				dirs = append(dirs, abs(gitdir, strings.TrimSpace(string(b))))
+			}
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(project, ".jj", "repo")); err == nil {
+		repo := abs(filepath.Join(project, ".jj"), strings.TrimSpace(string(b)))
+		dirs = append(dirs, repo)
+		if b, err := os.ReadFile(filepath.Join(repo, "store", "git_target")); err == nil {
+			dirs = append(dirs, abs(filepath.Join(repo, "store"), strings.TrimSpace(string(b))))
+		}
+	}
+	return dirs
+}
+
+// protect keeps the protect paths under every writable bind read-only. For a
+// bound git directory (a worktree's common dir), entries under ".git/" apply
+// to the directory itself.
+func (c *compiler) protect(entries []schema.Str) error {
+	var rw []Mount
+	for _, m := range c.binds {
+		if m.Kind == MountBind && !m.RO && !m.File {
+			rw = append(rw, m)
+		}
+	}
+	for _, m := range rw {
+		for _, e := range entries {
+			rel := e.V
+			if isGitDir(m.Src) {
+				r, ok := strings.CutPrefix(rel, ".git/")
+				if !ok {
+					continue
+				}
+				rel = r
+			}
+			src := filepath.Join(m.Src, rel)
+			fi, err := os.Lstat(src)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				// The jail could create it; a directory that git would
+				// otherwise read (hooks) is created empty and protected.
+				if parent, err := os.Lstat(filepath.Dir(src)); err == nil && parent.IsDir() && !strings.Contains(filepath.Base(src), ".") {
+					c.addBind(Mount{Kind: MountBind, Src: src, Dst: filepath.Join(m.Dst, rel), RO: true, Create: true, From: e.Pos.String()})
+				}
+				continue
+			case err != nil:
+				return &Error{Msg: fmt.Sprintf("%s: protect %s: %v", e.Pos, src, err)}
+			case fi.Mode()&fs.ModeSymlink != 0:
+				return &Error{Msg: fmt.Sprintf("%s: refusing to run: %s is a symlink, so it cannot be protected", e.Pos, src),
+					Hint: "a jail may have planted it: look at it, and remove it or replace it with the real file"}
+			}
+			c.addBind(Mount{Kind: MountBind, Src: src, Dst: filepath.Join(m.Dst, rel), RO: true, File: !fi.IsDir(), From: e.Pos.String()})
+		}
+	}
+	return nil
+}
+
+func isGitDir(dir string) bool {
+	_, err1 := os.Stat(filepath.Join(dir, "HEAD"))
+	_, err2 := os.Stat(filepath.Join(dir, "objects"))
+	return err1 == nil && err2 == nil
+}
+
+func (c *compiler) env() {
+	p, h, plan := c.p, c.h, c.plan
+	set := map[string]bool{}
+	add := func(name, value, from string) {
+		if set[name] {
+			for i := range plan.Env {
+				if plan.Env[i].Name == name {
+					plan.Env[i] = EnvVar{name, value, from}
+				}
+			}
+			return
+		}
+		set[name] = true
+		plan.Env = append(plan.Env, EnvVar{name, value, from})
+	}
+	for _, kv := range h.Env {
+		name, value, _ := strings.Cut(kv, "=")
+		for _, pat := range p.Env.Pass {
+			if ok, _ := path.Match(pat.V, name); ok {
+				add(name, value, "env.pass at "+pat.Pos.String())
+				break
+			}
+		}
+	}
+	add("HOME", h.Home, "runjail")
+	if h.User != "" {
+		add("USER", h.User, "runjail")
+		add("LOGNAME", h.User, "runjail")
+	}
+	add("PATH", h.PATH, "runjail")
+	if shell := os.Getenv("SHELL"); filepath.IsAbs(shell) {
+		add("SHELL", shell, "runjail")
+	}
+	add("PWD", plan.Dir, "runjail")
+	add("RUNJAIL_SANDBOX", plan.Name, "runjail")
+	for _, v := range p.Env.Set {
+		val, err := c.expand(v.Value)
+		if err != nil {
+			val = v.Value.V
+		}
+		add(v.Name, val, "env.set at "+v.Value.Pos.String())
+	}
+	sort.SliceStable(plan.Env, func(i, j int) bool { return plan.Env[i].Name < plan.Env[j].Name })
+}
+
+func (c *compiler) network(opt Options) error {
+	n, plan := c.p.Network, c.plan
+	plan.Net = Network{Mode: n.Mode.V, ModeFrom: n.Mode.Pos.String(), Approve: n.Approve.V}
+	if opt.Net != "" {
+		switch opt.Net {
+		case "none", "proxy", "host":
+		default:
+			return &Error{Msg: fmt.Sprintf("--net %s: unknown network mode", opt.Net), Hint: "use --net none, --net proxy or --net host"}
+		}
+		plan.Net.Mode, plan.Net.ModeFrom = opt.Net, "--net"
+	}
+	for _, s := range n.Allow {
+		plan.Net.Allow = append(plan.Net.Allow, Rule{s.V, s.Pos.String()})
+	}
+	for _, a := range opt.Allow {
+		if _, err := schema.ParseHostPattern(a); err != nil {
+			return &Error{Msg: fmt.Sprintf("--allow %s: %v", a, err), Hint: "use HOST or HOST:PORT, e.g. --allow api.example.com or --allow '*.example.com:8443'"}
+		}
+		plan.Net.Allow = append(plan.Net.Allow, Rule{a, "--allow"})
+	}
+	for _, s := range n.Deny {
+		plan.Net.Deny = append(plan.Net.Deny, Rule{s.V, s.Pos.String()})
+	}
+	for _, s := range n.AllowPrivate {
+		plan.Net.AllowPrivate = append(plan.Net.AllowPrivate, Rule{s.V, s.Pos.String()})
+	}
+	return nil
+}
+
+func (c *compiler) credentials() {
+	for _, cr := range c.p.Credentials {
+		pc := Credential{Type: cr.Type.V, Source: cr.From.V, From: cr.Pos.String()}
+		if cr.Type.V == "aws" {
+			pc.Source = "aws profile " + cr.Profile.V
+			if cr.Profile.V == "" {
+				pc.Source = "aws default credential chain"
+			}
+		}
+		for _, h := range cr.Hosts {
+			pc.Hosts = append(pc.Hosts, h.V)
+		}
+		c.plan.Creds = append(c.plan.Creds, pc)
+	}
+}
+
+func (c *compiler) note(what, from string) { c.plan.Notes = append(c.plan.Notes, Note{what, from}) }
+
+// expandAbs expands s and requires an absolute path.
+func (c *compiler) expandAbs(s schema.Str) (string, error) {
+	v, err := c.expand(s)
+	if err != nil {
+		return "", err
+	}
+	if !filepath.IsAbs(v) {
+		return "", &Error{Msg: fmt.Sprintf("%s: %q is not an absolute path", s.Pos, v), Hint: "start it with /, ~/ or a variable such as ${PROJECT}"}
+	}
+	return filepath.Clean(v), nil
+}
+
+// canon returns the jail path for host path p: symlinks resolved as the host
+// resolves them, except below the home, whose contents differ in the jail.
+func (c *compiler) canon(p string) string {
+	if rel, ok := c.underHome(p); ok {
+		return filepath.Join(c.realHome, rel)
+	}
+	rest := ""
+	for d := p; ; d = filepath.Dir(d) {
+		if real, err := filepath.EvalSymlinks(d); err == nil {
+			if rel, ok := c.underHome(real); ok && rest != "" {
+				return filepath.Join(c.realHome, rel, rest)
+			}
+			return filepath.Join(real, rest)
+		}
+		if d == "/" {
+			return p
+		}
+		rest = filepath.Join(filepath.Base(d), rest)
+	}
+}
+
+// underHome reports p's path relative to the home when p is in it.
+func (c *compiler) underHome(p string) (string, bool) {
+	for _, home := range []string{c.h.Home, c.realHome} {
+		if within(p, home) {
+			rel, _ := filepath.Rel(home, p)
+			return rel, true
+		}
+	}
+	return "", false
+}
+
+func (c *compiler) isAncestorOfHome(p string) bool {
+	return within(c.realHome, p) || within(c.h.Home, p)
+}
+
+// visible reports whether jail path p shows the host's p or a bind: it is
+// not covered by a hide, tmpfs or home mount unless a bind is mounted at or
+// above it below that.
+func (c *compiler) visible(p string) bool {
+	cover := -1 // depth of the deepest covering mount
+	show := -1  // depth of the deepest bind containing p
+	for _, m := range c.binds {
+		if !within(p, m.Dst) {
+			continue
+		}
+		d := depth(m.Dst)
+		if m.Kind == MountBind && m.Src == m.Dst {
+			show = max(show, d)
+		} else {
+			cover = max(cover, d)
+		}
+	}
+	return show >= cover
+}
+
+func within(p, dir string) bool {
+	return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/")
+}
+
+func depth(p string) int {
+	if p == "/" {
+		return 0
+	}
+	return strings.Count(p, "/")
+}
+
+func abs(base, p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(base, p)
+}
+
+func uniq(list []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range list {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,148 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// The persistent home is written by the jail, so the host treats everything
+// below it as hostile: it never follows a symlink there.
+
+func runtimeLockThread() { runtime.LockOSThread() }
+
+// makePrivateDir creates dir (mode 0700) if needed and returns its real path.
+// Its parent is created with MkdirAll: it is outside anything a jail sees.
+func makePrivateDir(dir string) (string, error) {
+	parent, err := filepath.Abs(filepath.Dir(dir))
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return "", err
+	}
+	parent, err = filepath.EvalSymlinks(parent)
+	if err != nil {
+		return "", err
+	}
+	if err := mkdirNoFollow(parent, filepath.Base(dir), 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
+		return "", err
+	}
+	real := filepath.Join(parent, filepath.Base(dir))
+	fi, err := os.Lstat(real)
+	if err != nil {
+		return "", err
+	}
+	if !fi.IsDir() {
+		return "", fmt.Errorf("%s is not a directory (a symlink?)", real)
+	}
+	return real, nil
+}
+
+// mkdirNoFollow creates name in dir, refusing symlinks anywhere in dir.
+func mkdirNoFollow(dir, name string, mode uint32) error {
+	fd, err := unix.Openat2(unix.AT_FDCWD, dir, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_NO_SYMLINKS,
+	})
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return unix.Mkdirat(fd, name, mode)
+}
+
+// copyIntoHome writes a scrubbed copy of c.Src at c.Rel below home, creating
+// parent directories and replacing the file atomically, never following a
+// symlink below home.
+func copyIntoHome(home string, c Copy) error {
+	data, err := os.ReadFile(c.Src)
+	if err != nil {
+		return err
+	}
+	data = scrubSecrets(filepath.Base(c.Src), data)
+	homeFd, err := unix.Openat2(unix.AT_FDCWD, home, &unix.OpenHow{
+		Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS})
+	if err != nil {
+		return err
+	}
+	defer unix.Close(homeFd)
+	dirFd := homeFd
+	parts := strings.Split(filepath.Dir(c.Rel), "/")
+	for _, part := range parts {
+		if part == "." || part == "" {
+			continue
+		}
+		unix.Mkdirat(dirFd, part, 0o700)
+		next, err := unix.Openat2(dirFd, part, &unix.OpenHow{
+			Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_BENEATH})
+		if err != nil {
+			return fmt.Errorf("%s in the sandbox home: %v", part, err)
+		}
+		if dirFd != homeFd {
+			unix.Close(dirFd)
+		}
+		dirFd = next
+	}
+	if dirFd != homeFd {
+		defer unix.Close(dirFd)
+	}
+	name := filepath.Base(c.Rel)
+	tmp := fmt.Sprintf(".%s.runjail-%d", name, os.Getpid())
+	fd, err := unix.Openat(dirFd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return err
+	}
+	f := os.NewFile(uintptr(fd), tmp)
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = unix.Renameat(dirFd, tmp, dirFd, name)
+	}
+	if werr != nil {
+		unix.Unlinkat(dirFd, tmp, 0)
+	}
+	return werr
+}
+
+var secretKey = regexp.MustCompile(`(?i)(token|password|passwd|secret|extraheader|authorization|api[-_]?key|credential)`)
+
+// scrubSecrets drops credential-bearing settings from a copied config file:
+// git's [credential] sections and any "key = value" line whose key names a
+// secret.
+func scrubSecrets(name string, data []byte) []byte {
+	var out bytes.Buffer
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64*1024), 16<<20)
+	inCredential := false
+	for sc.Scan() {
+		line := sc.Text()
+		trim := strings.TrimSpace(line)
+		if strings.HasPrefix(trim, "[") {
+			inCredential = strings.HasPrefix(strings.ToLower(trim), "[credential")
+		}
+		if inCredential {
+			continue
+		}
+		if key, _, ok := strings.Cut(trim, "="); ok && secretKey.MatchString(key) {
+			continue
+		}
+		if key, _, ok := strings.Cut(trim, ":"); ok && !strings.Contains(key, " ") && secretKey.MatchString(key) {
+			continue
+		}
+		out.WriteString(line)
+		out.WriteByte('\n')
+	}
+	return out.Bytes()
+}

@@ -1,0 +1,662 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// IsInit reports whether this process is a jail's init, started by Run.
+func IsInit() bool { return os.Getenv(initEnv) != "" }
+
+// InitMain is the jail's pid 1. It builds the filesystem the plan describes,
+// drops every privilege, starts the command and stays as its init: it
+// forwards signals, reaps orphans and exits with the command's status.
+func InitMain() int {
+	if os.Getenv(initEnv) == "probe" {
+		return probeMain()
+	}
+	unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&[]byte("runjail-init\x00")[0])), 0, 0, 0)
+	runtime.LockOSThread() // privileges are dropped on this thread; children fork from it
+	const sock = 3
+	m, _, ok, err := recv(sock)
+	if err != nil || !ok || m.Op != opStart || m.Plan == nil {
+		fmt.Fprintln(os.Stderr, "runjail: error: this is runjail's jail init; run runjail instead")
+		return 125
+	}
+	j := &jail{plan: m.Plan, tty: m.TTY, sock: sock}
+	if err := j.setup(); err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			e = &Error{Msg: "setting up the jail: " + err.Error()}
+		}
+		send(sock, message{Op: opFail, Code: 125, Msg: e.Msg, Hint: e.Hint})
+		return 125
+	}
+	return j.run()
+}
+
+type jail struct {
+	plan *Plan
+	tty  *ttyIn
+	sock int
+
+	newroot int      // fd of /newroot while building
+	seal    []string // mounts made read-only once everything is on top
+	slave   *os.File // the jail's pty, when the caller has a terminal
+}
+
+func (j *jail) warn(format string, a ...any) {
+	send(j.sock, message{Op: opWarn, Msg: fmt.Sprintf(format, a...)})
+}
+
+// setup is the jail, top to bottom. Each step runs with the capabilities init
+// holds in its own user namespace, none of which reach the host.
+func (j *jail) setup() error {
+	steps := []struct {
+		name string
+		fn   func() error
+	}{
+		// Nothing we mount may propagate back to the host.
+		{"make mounts private", func() error { return unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, "") }},
+		// Work in a scratch root with the host's root at /oldroot, so binds
+		// copy the host's tree and never our own scratch mounts.
+		{"enter scratch root", j.enterScratch},
+		{"build the root", j.mountAll},
+		{"seal read-only mounts", j.sealMounts},
+		{"set hostname", func() error { return unix.Sethostname([]byte(j.plan.Hostname)) }},
+		{"bring up loopback", j.loopbackUp},
+		// Make /newroot the root and let go of the host's tree entirely.
+		{"pivot into the jail", j.pivot},
+		// Refuse to run if the real home is reachable after all.
+		{"verify the home is hidden", j.verifyHidden},
+		{"open the terminal", j.openPTY},
+		{"enter the working directory", j.chdir},
+		// From here on init holds no privilege at all, not even in its
+		// namespace; the command inherits nothing.
+		{"drop privileges", dropPrivileges},
+	}
+	for _, s := range steps {
+		if err := s.fn(); err != nil {
+			var e *Error
+			if errors.As(err, &e) {
+				return err
+			}
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return nil
+}
+
+func (j *jail) enterScratch() error {
+	if err := unix.Mount("tmpfs", "/tmp", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0700"); err != nil {
+		return fmt.Errorf("tmpfs on /tmp: %v", err)
+	}
+	for _, d := range []string{"/tmp/newroot", "/tmp/oldroot"} {
+		if err := unix.Mkdir(d, 0o700); err != nil {
+			return err
+		}
+	}
+	if err := unix.PivotRoot("/tmp", "/tmp/oldroot"); err != nil {
+		return fmt.Errorf("pivot_root: %v", err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return err
+	}
+	// The new root is a mount of its own, so it can be moved and pivoted to.
+	if err := unix.Mount("/newroot", "/newroot", "", unix.MS_BIND, ""); err != nil {
+		return err
+	}
+	fd, err := unix.Open("/newroot", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	j.newroot = fd
+	return err
+}
+
+func (j *jail) mountAll() error {
+	for _, m := range j.plan.Mounts {
+		var err error
+		switch m.Kind {
+		case MountRoot:
+			err = j.mountRoot(m)
+		case MountDev:
+			err = j.mountDev(m)
+		case MountProc:
+			err = j.mountFS(m.Dst, "proc", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, "")
+		case MountTmpfs:
+			mode := "0755"
+			if m.Dst == "/tmp" || m.Dst == "/var/tmp" || m.Dst == "/dev/shm" {
+				mode = "1777"
+			}
+			err = j.mountFS(m.Dst, "tmpfs", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV, "mode="+mode)
+		case MountHide:
+			err = j.mountFS(m.Dst, "tmpfs", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV, "mode=0755")
+			j.seal = append(j.seal, m.Dst)
+		case MountBind:
+			err = j.bind(m.Src, m.Dst, m.RO, m.File)
+		default:
+			err = fmt.Errorf("unknown mount kind %q", m.Kind)
+		}
+		if err != nil {
+			return &Error{Msg: fmt.Sprintf("cannot mount %s %s (%s): %v", m.Kind, m.Dst, m.From, err),
+				Hint: "run runjail --explain to see the plan; runjail --check to check this host"}
+		}
+	}
+	return nil
+}
+
+// mountRoot puts the host's whole mount tree at the new root, read-only
+// down to every submount when asked.
+func (j *jail) mountRoot(m Mount) error {
+	tree, err := unix.OpenTree(unix.AT_FDCWD, "/oldroot", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	if err != nil {
+		return fmt.Errorf("open_tree: %v", err)
+	}
+	defer unix.Close(tree)
+	if m.RO {
+		if err := setReadOnly(tree, true); err != nil {
+			return err
+		}
+	}
+	if err := unix.MoveMount(tree, "", j.newroot, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return err
+	}
+	// The fd still names the directory below the new mount; look again.
+	fd, err := unix.Open("/newroot", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	unix.Close(j.newroot)
+	j.newroot = fd
+	return nil
+}
+
+// bind mounts the host path src (recursively) at dst in the jail. The source
+// is opened from the host's root refusing symlinks (the plan holds real
+// paths, so a symlink means the path changed since it was made), the
+// destination inside the new root refusing symlinks (the jail may have
+// planted them in its home or project).
+func (j *jail) bind(src, dst string, ro, file bool) error {
+	srcFd, err := unix.Openat2(unix.AT_FDCWD, "/oldroot"+src, &unix.OpenHow{
+		Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS})
+	if err != nil {
+		return fmt.Errorf("source %s: %v", src, err)
+	}
+	defer unix.Close(srcFd)
+	tree, err := unix.OpenTree(srcFd, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE|unix.AT_EMPTY_PATH)
+	if err != nil {
+		return fmt.Errorf("open_tree %s: %v", src, err)
+	}
+	defer unix.Close(tree)
+	if ro {
+		if err := setReadOnly(tree, true); err != nil {
+			return err
+		}
+	}
+	dstFd, err := j.mountpoint(dst, file)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dstFd)
+	return unix.MoveMount(tree, "", dstFd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+}
+
+// mountFS mounts a fresh filesystem of type fstype at dst, with the
+// MOUNT_ATTR_* flags attr and comma-separated options.
+func (j *jail) mountFS(dst, fstype string, attr int, options string) error {
+	fsfd, err := unix.Fsopen(fstype, unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("fsopen %s: %v", fstype, err)
+	}
+	defer unix.Close(fsfd)
+	for _, opt := range strings.Split(options, ",") {
+		if opt == "" {
+			continue
+		}
+		if k, v, ok := strings.Cut(opt, "="); ok {
+			err = unix.FsconfigSetString(fsfd, k, v)
+		} else {
+			err = unix.FsconfigSetFlag(fsfd, k)
+		}
+		if err != nil {
+			return fmt.Errorf("%s option %s: %v", fstype, opt, err)
+		}
+	}
+	if err := unix.FsconfigCreate(fsfd); err != nil {
+		return fmt.Errorf("create %s: %v", fstype, err)
+	}
+	mnt, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, attr)
+	if err != nil {
+		return fmt.Errorf("fsmount %s: %v", fstype, err)
+	}
+	defer unix.Close(mnt)
+	dstFd, err := j.mountpoint(dst, false)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dstFd)
+	return unix.MoveMount(mnt, "", dstFd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+}
+
+// mountpoint opens dst below the new root, creating missing directories (or
+// the final file) without following symlinks.
+func (j *jail) mountpoint(dst string, file bool) (int, error) {
+	how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS}
+	fd, err := unix.Openat2(j.newroot, dst, how)
+	if err == nil {
+		return fd, nil
+	}
+	if !errors.Is(err, unix.ENOENT) {
+		return -1, fmt.Errorf("mount point %s: %v", dst, err)
+	}
+	dir := j.newroot
+	parts := strings.Split(strings.Trim(dst, "/"), "/")
+	for i, part := range parts {
+		last := i == len(parts)-1
+		next, err := unix.Openat2(dir, part, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS})
+		if errors.Is(err, unix.ENOENT) {
+			if last && file {
+				f, cerr := unix.Openat(dir, part, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+				if cerr == nil {
+					unix.Close(f)
+				} else if !errors.Is(cerr, unix.EEXIST) {
+					err = cerr
+				}
+			} else if merr := unix.Mkdirat(dir, part, 0o755); merr != nil && !errors.Is(merr, unix.EEXIST) {
+				err = merr
+			}
+			if !errors.Is(err, unix.ENOENT) && err != nil {
+				if dir != j.newroot {
+					unix.Close(dir)
+				}
+				return -1, fmt.Errorf("cannot create mount point %s: %v", dst, err)
+			}
+			next, err = unix.Openat2(dir, part, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS})
+		}
+		if dir != j.newroot {
+			unix.Close(dir)
+		}
+		if err != nil {
+			return -1, fmt.Errorf("mount point %s: %v", dst, err)
+		}
+		dir = next
+	}
+	return dir, nil
+}
+
+// mountDev builds a minimal /dev: a tmpfs with the harmless character
+// devices bound from the host, the usual symlinks and a fresh devpts whose
+// ptys belong to the jail alone.
+func (j *jail) mountDev(m Mount) error {
+	if err := j.mountFS(m.Dst, "tmpfs", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC, "mode=0755"); err != nil {
+		return err
+	}
+	for _, name := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
+		if err := j.bind("/dev/"+name, "/dev/"+name, false, true); err != nil {
+			return err
+		}
+	}
+	dev := fmt.Sprintf("/newroot%s", m.Dst)
+	for link, target := range map[string]string{"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0",
+		"stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2", "ptmx": "pts/ptmx", "core": "/proc/kcore"} {
+		if err := unix.Symlink(target, dev+"/"+link); err != nil {
+			return fmt.Errorf("symlink %s/%s: %v", dev, link, err)
+		}
+	}
+	for _, d := range []string{"pts", "shm", "mqueue"} {
+		if err := unix.Mkdir(dev+"/"+d, 0o755); err != nil {
+			return fmt.Errorf("mkdir %s/%s: %v", dev, d, err)
+		}
+	}
+	if err := j.mountFS(m.Dst+"/pts", "devpts", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC, "newinstance,ptmxmode=0666,mode=620"); err != nil {
+		return fmt.Errorf("devpts: %v", err)
+	}
+	j.seal = append(j.seal, m.Dst)
+	return nil
+}
+
+// sealMounts makes the hide and /dev tmpfs read-only now that every mount
+// point inside them exists.
+func (j *jail) sealMounts() error {
+	for _, dst := range j.seal {
+		fd, err := unix.Openat2(j.newroot, dst, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS})
+		if err != nil {
+			return err
+		}
+		err = setReadOnly(fd, false)
+		unix.Close(fd)
+		if err != nil {
+			return fmt.Errorf("%s: %v", dst, err)
+		}
+	}
+	return nil
+}
+
+func setReadOnly(fd int, recursive bool) error {
+	flags := uint(unix.AT_EMPTY_PATH)
+	if recursive {
+		flags |= unix.AT_RECURSIVE
+	}
+	if err := unix.MountSetattr(fd, "", flags, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
+		return fmt.Errorf("mount_setattr read-only: %v", err)
+	}
+	return nil
+}
+
+// loopbackUp brings up lo in the jail's own network namespace.
+func (j *jail) loopbackUp() error {
+	if j.plan.Net.Mode == "host" {
+		return nil
+	}
+	s, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(s)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(s, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return err
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	return unix.IoctlIfreq(s, unix.SIOCSIFFLAGS, ifr)
+}
+
+func (j *jail) pivot() error {
+	unix.Close(j.newroot)
+	if err := unix.Chdir("/newroot"); err != nil {
+		return err
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root: %v", err)
+	}
+	// The old root (scratch tmpfs with the host tree below it) is now
+	// stacked on /; detach it.
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return err
+	}
+	return unix.Chdir("/")
+}
+
+// verifyHidden checks that no hidden host directory is reachable at its own
+// path or at any mount point in the jail.
+func (j *jail) verifyHidden() error {
+	paths := []string{j.plan.Home}
+	for _, h := range j.plan.Hidden {
+		paths = append(paths, h.Path)
+	}
+	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) > 4 {
+				paths = append(paths, unescapeMountPath(f[4]))
+			}
+		}
+	}
+	for _, p := range paths {
+		var st unix.Stat_t
+		if unix.Stat(p, &st) != nil {
+			continue
+		}
+		for _, h := range j.plan.Hidden {
+			if st.Dev == h.Dev && st.Ino == h.Ino {
+				return &Error{Msg: fmt.Sprintf("refusing to run: hidden %s is reachable in the jail at %s", h.Path, p),
+					Hint: "a bind in the profile exposes it; run runjail --explain and remove that bind"}
+			}
+		}
+	}
+	return nil
+}
+
+func unescapeMountPath(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			var c byte
+			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &c); err == nil {
+				b.WriteByte(c)
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// openPTY gives the jail a terminal of its own when the caller has one, so
+// that nothing inside ever holds the caller's terminal (no TIOCSTI into the
+// caller's shell) while job control keeps working inside.
+func (j *jail) openPTY() error {
+	if !j.tty.any() {
+		return nil
+	}
+	master, err := unix.Open("/dev/pts/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open /dev/pts/ptmx: %v", err)
+	}
+	defer unix.Close(master)
+	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
+		return err
+	}
+	// TIOCGPTPEER opens the peer without a path lookup; its argument is
+	// the open flags.
+	r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(master), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+	if errno != 0 {
+		return fmt.Errorf("open the pty peer: %v", errno)
+	}
+	slave := int(r)
+	j.slave = os.NewFile(uintptr(slave), "pty")
+	// init leads the jail's session with the pty as its controlling
+	// terminal, and the command runs as a foreground job in it: like a
+	// shell's job, it can be stopped with ^Z (a session leader's own
+	// process group is orphaned, and the kernel discards ^Z for those).
+	if err := unix.IoctlSetInt(slave, unix.TIOCSCTTY, 0); err != nil {
+		return fmt.Errorf("take the pty as controlling terminal: %v", err)
+	}
+	if j.tty.Rows > 0 {
+		unix.IoctlSetWinsize(master, unix.TIOCSWINSZ, &unix.Winsize{Row: j.tty.Rows, Col: j.tty.Cols})
+	}
+	return send(j.sock, message{Op: opPTY}, master)
+}
+
+func (j *jail) chdir() error {
+	if err := unix.Chdir(j.plan.Dir); err != nil {
+		j.warn("cannot enter %s in the jail (%v); starting in %s", j.plan.Dir, err, j.plan.Home)
+		return unix.Chdir(j.plan.Home)
+	}
+	return nil
+}
+
+// dropPrivileges empties every capability set of init, including the
+// bounding set (so even a uid-0 command gains nothing at exec), sets
+// no_new_privs and makes init undumpable so the jail cannot ptrace it.
+// The command inherits these from this thread, which forks it; the
+// capabilities of init's other threads are cleared too.
+func dropPrivileges() error {
+	last := 63
+	if b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap"); err == nil {
+		fmt.Sscanf(string(b), "%d", &last)
+	}
+	for c := 0; c <= last; c++ {
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
+			return fmt.Errorf("drop capability %d from the bounding set: %v", c, err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return fmt.Errorf("clear ambient capabilities: %v", err)
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("no_new_privs: %v", err)
+	}
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("dumpable: %v", err)
+	}
+	// Heap-allocated: the kernel reads them through raw pointers.
+	hdr := &unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	data := new([2]unix.CapUserData)
+	_, _, errno := syscall.AllThreadsSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(hdr)), uintptr(unsafe.Pointer(data)), 0)
+	if errno == syscall.ENOTSUP { // built with cgo: this thread only
+		errno = 0
+		if err := unix.Capset(hdr, &data[0]); err != nil {
+			errno = err.(syscall.Errno)
+		}
+	}
+	runtime.KeepAlive(hdr)
+	runtime.KeepAlive(data)
+	if errno != 0 {
+		return fmt.Errorf("capset: %v", errno)
+	}
+	return nil
+}
+
+// run starts the command and acts as the jail's init until it exits.
+func (j *jail) run() int {
+	p := j.plan
+	env := make([]string, 0, len(p.Env))
+	path := ""
+	for _, e := range p.Env {
+		env = append(env, e.Name+"="+e.Value)
+		if e.Name == "PATH" {
+			path = e.Value
+		}
+	}
+	files := []*os.File{os.Stdin, os.Stdout, os.Stderr}
+	sys := &syscall.SysProcAttr{Setpgid: true}
+	if j.slave != nil {
+		// For Foreground, Ctty is init's descriptor, not the child's.
+		sys.Foreground = true
+		sys.Ctty = int(j.slave.Fd())
+		for i := range files {
+			if j.tty.IsTTY[i] {
+				files[i] = j.slave
+			}
+		}
+	}
+
+	sigs := make(chan os.Signal, 32)
+	// SIGTTOU and SIGTTIN are caught (and dropped), not ignored: init
+	// sets the terminal's foreground group, and an ignored signal would be
+	// inherited by the command.
+	signal.Notify(sigs, append(forwarded, syscall.SIGCHLD, syscall.SIGTTOU, syscall.SIGTTIN)...)
+
+	argv0, err := lookPath(p.Command[0], path)
+	if err != nil {
+		return j.fail(err)
+	}
+	proc, err := os.StartProcess(argv0, p.Command, &os.ProcAttr{Dir: "", Env: env, Files: files, Sys: sys})
+	if err != nil {
+		return j.fail(err)
+	}
+	child := proc.Pid
+
+	conts := make(chan struct{}, 1)
+	go func() {
+		for {
+			m, _, ok, err := recv(j.sock)
+			if err != nil || !ok {
+				return
+			}
+			if m.Op == opCont {
+				conts <- struct{}{}
+			}
+		}
+	}()
+
+	for {
+		select {
+		case <-conts:
+			if pgid, err := unix.Getpgid(child); err == nil {
+				// A background tcsetpgrp raises SIGTTOU unless it is blocked.
+				var ttou, old unix.Sigset_t
+				ttou.Val[0] = 1 << (uint(unix.SIGTTOU) - 1)
+				unix.PthreadSigmask(unix.SIG_BLOCK, &ttou, &old)
+				unix.IoctlSetPointerInt(int(j.slave.Fd()), unix.TIOCSPGRP, pgid)
+				unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+				unix.Kill(-pgid, unix.SIGCONT)
+			}
+		case sig := <-sigs:
+			switch sig {
+			case syscall.SIGTTOU, syscall.SIGTTIN:
+				continue
+			case syscall.SIGCHLD:
+			default:
+				unix.Kill(child, sig.(syscall.Signal))
+				continue
+			}
+			for {
+				var ws unix.WaitStatus
+				pid, err := unix.Wait4(-1, &ws, unix.WNOHANG|unix.WUNTRACED, nil)
+				if err != nil || pid <= 0 {
+					break
+				}
+				if pid != child {
+					continue
+				}
+				switch {
+				case ws.Exited():
+					return ws.ExitStatus()
+				case ws.Signaled():
+					return 128 + int(ws.Signal())
+				case ws.Stopped() && j.slave != nil:
+					send(j.sock, message{Op: opStopped})
+				}
+			}
+		}
+	}
+}
+
+// fail reports why the command could not start: 127 when it does not exist,
+// 126 when it cannot be executed.
+func (j *jail) fail(err error) int {
+	code := 126
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, errNotFound) {
+		code = 127
+	}
+	msg := err.Error()
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		msg = fmt.Sprintf("%s: %v", pe.Path, pe.Err)
+	}
+	send(j.sock, message{Op: opFail, Code: code, Msg: msg})
+	return code
+}
+
+var errNotFound = errors.New("command not found")
+
+// lookPath finds cmd on the jail's PATH.
+func lookPath(cmd, path string) (string, error) {
+	if strings.Contains(cmd, "/") {
+		return cmd, nil
+	}
+	var denied error
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, cmd)
+		fi, err := os.Stat(p)
+		if err != nil || fi.IsDir() {
+			continue
+		}
+		if unix.Access(p, unix.X_OK) == nil {
+			return p, nil
+		}
+		denied = &os.PathError{Op: "exec", Path: cmd, Err: unix.EACCES}
+	}
+	if denied != nil {
+		return "", denied
+	}
+	return "", fmt.Errorf("%s: %w", cmd, errNotFound)
+}

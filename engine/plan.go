@@ -1,0 +1,108 @@
+// Package engine compiles a profile into a Plan (plain data: every mount,
+// environment variable and network rule with the place it came from) and
+// executes a Plan as a jail of Linux namespaces.
+package engine
+
+// Plan is everything needed to run one jail. It holds no secrets: credentials
+// appear by reference, environment variables from the host by name.
+type Plan struct {
+	Name     string   // sandbox name; keys the persistent home
+	Profile  string   // how the profile was asked for
+	Files    []string // the profile files that made the plan, base first
+	Command  []string // argv; Command[0] is looked up on the jail's PATH
+	Dir      string   // working directory inside the jail
+	Hostname string
+	UID, GID int
+
+	// Home is $HOME inside the jail (the user's real home path) and HomeDir
+	// the host directory mounted there; "" means a fresh tmpfs.
+	Home    string
+	HomeDir string
+	// Copies are files copied into HomeDir at each start.
+	Copies []Copy
+
+	Env    []EnvVar
+	Mounts []Mount
+	Net    Network
+	Creds  []Credential
+
+	// Hidden are host directories that must be unreachable inside the jail;
+	// the jail checks after setup and refuses to run otherwise.
+	Hidden []HiddenDir
+
+	// Notes are entries that were skipped, with why, shown by --explain.
+	Notes []Note
+}
+
+// MountKind says what a Mount puts at its destination.
+type MountKind string
+
+// The mount kinds, applied in Plan order.
+const (
+	MountRoot  MountKind = "root"  // the host root, recursively
+	MountDev   MountKind = "dev"   // minimal /dev with a fresh devpts
+	MountProc  MountKind = "proc"  // fresh /proc for the jail's pid namespace
+	MountTmpfs MountKind = "tmpfs" // an empty writable tmpfs
+	MountHide  MountKind = "hide"  // an empty read-only tmpfs
+	MountBind  MountKind = "bind"  // a host path, recursively
+)
+
+// Mount is one step of building the jail's filesystem.
+type Mount struct {
+	Kind MountKind
+	Src  string // host path (bind)
+	Dst  string // path inside the jail
+	RO   bool
+	File bool // Src is not a directory
+	// Create asks the host to create Src as an empty directory first, so
+	// that the jail cannot create it (a missing .git/hooks).
+	Create bool
+	From   string // where the rule came from: "file:line:col", a flag, or a reason
+}
+
+// Copy is a host file copied into the persistent home.
+type Copy struct {
+	Src  string // host path
+	Rel  string // path relative to the home
+	From string
+}
+
+// EnvVar is one variable of the jail's environment.
+type EnvVar struct {
+	Name, Value string
+	From        string
+}
+
+// Network is the jail's network policy.
+type Network struct {
+	Mode         string // "none", "proxy" or "host"
+	ModeFrom     string
+	Allow        []Rule
+	Deny         []Rule
+	AllowPrivate []Rule
+	Approve      bool
+}
+
+// Rule is one network policy entry.
+type Rule struct {
+	Value, From string
+}
+
+// Credential is a credential the proxy injects, by reference.
+type Credential struct {
+	Type   string
+	Hosts  []string
+	Source string // "claude", "env:NAME", "file:PATH", "aws profile NAME"
+	From   string
+}
+
+// HiddenDir identifies a host directory by device and inode.
+type HiddenDir struct {
+	Path     string
+	Dev, Ino uint64
+}
+
+// Note records a profile entry that did not become part of the plan.
+type Note struct {
+	What, From string
+}

@@ -1,0 +1,340 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+)
+
+// initEnv marks the re-executed runjail binary as the jail's init.
+const initEnv = "_RUNJAIL_INIT"
+
+// Status is how a jail ended: the command's exit status, 128+N for signal N,
+// or 125, 126, 127 with Msg set when the command could not run.
+type Status struct {
+	Code int
+	Msg  string
+	Hint string
+}
+
+// forwarded are the signals the host passes on to the command.
+var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
+	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTSTP, syscall.SIGCONT, syscall.SIGWINCH}
+
+// Run executes the plan: it prepares the persistent home on the host, starts
+// the jail's init in new namespaces, hands it the plan and relays the
+// terminal and signals until the command exits. Warnings go to warn.
+// An error means the jail could not be set up (exit status 125).
+func Run(p *Plan, warn io.Writer) (Status, error) {
+	if p.Net.Mode == "proxy" {
+		return Status{}, &Error{
+			Msg:  `network mode "proxy" is not available in this version of runjail yet`,
+			Hint: "run with --net none (loopback only) or --net host (no network isolation), or set network.mode in the profile",
+		}
+	}
+	if err := prepareHost(p); err != nil {
+		return Status{}, err
+	}
+
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return Status{}, fmt.Errorf("socketpair: %v", err)
+	}
+	hostSock, initSock := pair[0], os.NewFile(uintptr(pair[1]), "init-socket")
+	defer unix.Close(hostSock)
+
+	tty := &ttyIn{}
+	stdio := []*os.File{os.Stdin, os.Stdout, os.Stderr}
+	for i, f := range stdio {
+		if term.IsTerminal(int(f.Fd())) {
+			tty.IsTTY[i] = true
+			if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil && tty.Rows == 0 {
+				tty.Rows, tty.Cols = ws.Row, ws.Col
+			}
+		}
+	}
+	// init never holds the caller's terminal: the jail gets a pty of its own.
+	initStdio := make([]*os.File, 3)
+	copy(initStdio, stdio)
+	if tty.any() {
+		null, err := os.Open(os.DevNull)
+		if err != nil {
+			return Status{}, err
+		}
+		defer null.Close()
+		for i := range initStdio {
+			if tty.IsTTY[i] {
+				initStdio[i] = null
+			}
+		}
+	}
+
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Args = []string{"runjail"}
+	cmd.Env = []string{initEnv + "=1"}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = initStdio[0], initStdio[1], initStdio[2]
+	cmd.ExtraFiles = []*os.File{initSock}
+	cmd.SysProcAttr = jailAttr(p)
+
+	// The plan waits in the socket for init, which reads it first thing.
+	if err := send(hostSock, message{Op: opStart, Plan: p, TTY: tty}); err != nil {
+		initSock.Close()
+		return Status{}, fmt.Errorf("cannot send the plan to the jail: %v", err)
+	}
+
+	// Pdeathsig fires when the thread that started init exits: keep it.
+	startErr := make(chan error, 1)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	waited := make(chan error, 1)
+	go func() {
+		defer wg.Done()
+		runtimeLockThread()
+		err := cmd.Start()
+		startErr <- err
+		if err == nil {
+			waited <- cmd.Wait()
+		}
+	}()
+	if err := <-startErr; err != nil {
+		initSock.Close()
+		return Status{}, fmt.Errorf("cannot create the jail's namespaces: %v", err)
+	}
+	initSock.Close()
+
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, forwarded...)
+	defer signal.Stop(sigs)
+
+	var (
+		fail  *Status
+		relay *ptyRelay
+		msgs  = make(chan message)
+		ptys  = make(chan *os.File, 1)
+	)
+	go func() {
+		defer close(msgs)
+		for {
+			m, files, ok, err := recv(hostSock)
+			if err != nil || !ok {
+				return
+			}
+			if m.Op == opPTY && len(files) == 1 {
+				ptys <- files[0]
+				continue
+			}
+			for _, f := range files {
+				f.Close()
+			}
+			msgs <- m
+		}
+	}()
+
+	var waitErr error
+loop:
+	for {
+		select {
+		case master := <-ptys:
+			relay = startRelay(master, tty)
+		case m, ok := <-msgs:
+			if !ok {
+				msgs = nil
+				continue
+			}
+			switch m.Op {
+			case opWarn:
+				fmt.Fprintf(warn, "runjail: warning: %s\n", m.Msg)
+			case opFail:
+				fail = &Status{Code: m.Code, Msg: m.Msg, Hint: m.Hint}
+			case opStopped:
+				if relay != nil {
+					relay.suspend()
+				}
+				send(hostSock, message{Op: opCont})
+			}
+		case sig := <-sigs:
+			switch sig {
+			case syscall.SIGWINCH:
+				if relay != nil {
+					relay.resize()
+				}
+			default:
+				cmd.Process.Signal(sig)
+			}
+		case waitErr = <-waited:
+			break loop
+		}
+	}
+	if relay != nil {
+		relay.finish()
+	}
+	wg.Wait()
+
+	if fail != nil {
+		if fail.Code == 125 {
+			return Status{}, &Error{Msg: fail.Msg, Hint: fail.Hint}
+		}
+		return *fail, nil
+	}
+	var exit *exec.ExitError
+	switch {
+	case waitErr == nil:
+		return Status{Code: 0}, nil
+	case errors.As(waitErr, &exit):
+		ws := exit.Sys().(syscall.WaitStatus)
+		if ws.Signaled() {
+			return Status{Code: 128 + int(ws.Signal())}, nil
+		}
+		return Status{Code: ws.ExitStatus()}, nil
+	default:
+		return Status{}, waitErr
+	}
+}
+
+// jailAttr asks for the namespaces, mapping the caller's uid and gid to
+// themselves and nothing else.
+func jailAttr(p *Plan) *syscall.SysProcAttr {
+	flags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC |
+		unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP)
+	if p.Net.Mode != "host" {
+		flags |= unix.CLONE_NEWNET
+	}
+	return &syscall.SysProcAttr{
+		Cloneflags:                 flags,
+		UidMappings:                []syscall.SysProcIDMap{{ContainerID: p.UID, HostID: p.UID, Size: 1}},
+		GidMappings:                []syscall.SysProcIDMap{{ContainerID: p.GID, HostID: p.GID, Size: 1}},
+		GidMappingsEnableSetgroups: false,
+		// A non-root caller loses the new namespace's capabilities when
+		// init is exec'd; as ambient capabilities they survive it. init
+		// drops them all before the command starts.
+		AmbientCaps: initCaps,
+		// A session of its own: init takes the jail's pty as its
+		// controlling terminal, and the caller's terminal signals (^C
+		// without a pty) reach runjail alone, which forwards them once.
+		Setsid: true,
+		Pdeathsig:                  syscall.SIGKILL,
+	}
+}
+
+// initCaps are what init needs in its user namespace: mounts, hostname and
+// pivot_root (SYS_ADMIN), loopback (NET_ADMIN), dropping the bounding set
+// (SETPCAP), and making mount points anywhere in its own tmpfs and home
+// (DAC_OVERRIDE, FOWNER).
+var initCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_SETPCAP, unix.CAP_DAC_OVERRIDE, unix.CAP_FOWNER}
+
+// ptyRelay copies between the caller's terminal and the jail's pty master.
+type ptyRelay struct {
+	master *os.File
+	tty    *ttyIn
+	in     *os.File // the caller's terminal we read keys from, or nil
+	out    *os.File // where the jail's terminal output goes
+	state  *term.State
+	done   chan struct{}
+}
+
+func startRelay(master *os.File, tty *ttyIn) *ptyRelay {
+	r := &ptyRelay{master: master, tty: tty, done: make(chan struct{})}
+	if tty.IsTTY[1] {
+		r.out = os.Stdout
+	} else {
+		r.out = os.Stderr
+	}
+	if tty.IsTTY[0] {
+		r.in = os.Stdin
+		r.raw()
+		go io.Copy(master, os.Stdin)
+	}
+	r.resize()
+	go func() {
+		io.Copy(r.out, master)
+		close(r.done)
+	}()
+	return r
+}
+
+func (r *ptyRelay) raw() {
+	if r.in == nil {
+		return
+	}
+	if st, err := term.MakeRaw(int(r.in.Fd())); err == nil {
+		r.state = st
+	}
+}
+
+func (r *ptyRelay) restore() {
+	if r.state != nil {
+		term.Restore(int(r.in.Fd()), r.state)
+		r.state = nil
+	}
+}
+
+// resize copies the caller's window size to the jail's terminal, which
+// sends SIGWINCH to the jail's foreground process group.
+func (r *ptyRelay) resize() {
+	for _, f := range []*os.File{os.Stdin, os.Stdout, os.Stderr} {
+		if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil {
+			unix.IoctlSetWinsize(int(r.master.Fd()), unix.TIOCSWINSZ, ws)
+			return
+		}
+	}
+}
+
+// suspend stops runjail itself after the command stopped (^Z), handing the
+// terminal back to the caller's shell; it returns once runjail is continued.
+func (r *ptyRelay) suspend() {
+	r.restore()
+	unix.Kill(os.Getpid(), unix.SIGSTOP)
+	r.raw()
+	r.resize()
+}
+
+// finish waits briefly for the last output and restores the terminal.
+func (r *ptyRelay) finish() {
+	select {
+	case <-r.done:
+	case <-time.After(2 * time.Second):
+	}
+	r.restore()
+	r.master.Close()
+}
+
+// prepareHost creates the persistent home (0700, without following
+// symlinks the jail may have planted), copies home.copy files in and creates
+// protect directories that must exist before the jail starts.
+func prepareHost(p *Plan) error {
+	if p.HomeDir != "" {
+		dir, err := makePrivateDir(p.HomeDir)
+		if err != nil {
+			return &Error{Msg: fmt.Sprintf("cannot create the sandbox home %s: %v", p.HomeDir, err), Hint: "check home.dir in the profile and the permissions of its parent"}
+		}
+		for i := range p.Mounts {
+			if p.Mounts[i].Kind == MountBind && p.Mounts[i].Src == p.HomeDir {
+				p.Mounts[i].Src = dir
+			}
+		}
+		p.HomeDir = dir
+		for _, c := range p.Copies {
+			if err := copyIntoHome(dir, c); err != nil {
+				return &Error{Msg: fmt.Sprintf("%s: home.copy %s: %v", c.From, c.Src, err)}
+			}
+		}
+	}
+	for _, m := range p.Mounts {
+		if m.Create {
+			if err := mkdirNoFollow(filepath.Dir(m.Src), filepath.Base(m.Src), 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+				return &Error{Msg: fmt.Sprintf("%s: cannot create %s to protect it: %v", m.From, m.Src, err)}
+			}
+		}
+	}
+	return nil
+}

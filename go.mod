@@ -1,0 +1,15 @@
+module github.com/runjail/runjail
+
+go 1.26.0
+
+require (
+	github.com/adrg/xdg v0.5.3
+	github.com/rogpeppe/go-internal v1.16.0
+	golang.org/x/sys v0.50.0
+	golang.org/x/term v0.48.0
+)
+
+require (
+	github.com/BurntSushi/toml v1.6.0
+	golang.org/x/tools v0.26.0 // indirect
+)
