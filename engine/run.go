@@ -221,8 +221,8 @@ func jailAttr(p *Plan) *syscall.SysProcAttr {
 		// A session of its own: init takes the jail's pty as its
 		// controlling terminal, and the caller's terminal signals (^C
 		// without a pty) reach runjail alone, which forwards them once.
-		Setsid: true,
-		Pdeathsig:                  syscall.SIGKILL,
+		Setsid:    true,
+		Pdeathsig: syscall.SIGKILL,
 	}
 }
 
