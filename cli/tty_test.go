@@ -74,6 +74,7 @@ func onTerminal(t *testing.T, cmd *exec.Cmd, slave *os.File) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { cmd.Process.Kill() })
 }
 
 // readUntil reads from the master until want appears or the timeout passes.
@@ -182,7 +183,7 @@ func TestTerminalInjection(t *testing.T) {
 func TestTerminalInteractive(t *testing.T) {
 	master, slave := openPTY(t)
 	unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 33, Col: 77})
-	cmd := runjailCmd(t, "--net", "none", "--", "sh", "-c", `stty size; tty; read line; echo "got $line"; sleep 30`)
+	cmd := runjailCmd(t, "--net", "none", "--", "sh", "-c", `stty size; tty; read line; echo "got $line"; exec sleep 30`)
 	onTerminal(t, cmd, slave)
 	out := readUntil(t, master, "/dev/pts/", 10*time.Second)
 	if !strings.Contains(out, "33 77") {
@@ -192,8 +193,6 @@ func TestTerminalInteractive(t *testing.T) {
 	if out := readUntil(t, master, "got hello", 5*time.Second); !strings.Contains(out, "got hello") {
 		t.Fatalf("input did not reach the jail: %q", out)
 	}
-	// Let the shell start sleep; a ^C before that is a different test.
-	time.Sleep(300 * time.Millisecond)
 	master.Write([]byte{3}) // ^C
 	if code := exitCode(t, cmd); code != 130 {
 		t.Errorf("after ^C runjail exited %d, want 130: %q", code, readUntil(t, master, "\x00", time.Second))
@@ -216,10 +215,12 @@ func TestTerminalResize(t *testing.T) {
 }
 
 // ^Z stops the program in the jail and hands the terminal back (runjail
-// itself stops, as any foreground job would); continuing resumes it.
+// itself stops, as any foreground job would); continuing resumes it. (The
+// shell execs sleep: dash's vfork child can be stopped before it execs,
+// leaving dash itself unstoppable in vfork, a hang outside any jail too.)
 func TestTerminalJobControl(t *testing.T) {
 	master, slave := openPTY(t)
-	cmd := runjailCmd(t, "--net", "none", "--", "sh", "-c", `echo ready; sleep 1; echo finished`)
+	cmd := runjailCmd(t, "--net", "none", "--", "sh", "-c", `echo ready; exec sleep 1`)
 	onTerminal(t, cmd, slave)
 	readUntil(t, master, "ready", 10*time.Second)
 	master.Write([]byte{26}) // ^Z
@@ -231,16 +232,13 @@ func TestTerminalJobControl(t *testing.T) {
 		}
 	}
 	if !stopped {
-		t.Fatalf("runjail did not stop after ^Z (state %s): %q", state(cmd.Process.Pid), readUntil(t, master, "\x00", time.Second))
+		ps, _ := exec.Command("ps", "-eo", "pid,ppid,stat,pgid,sid,tpgid,wchan:20,args").Output()
+		t.Fatalf("runjail did not stop after ^Z (state %s): %q\n%s", state(cmd.Process.Pid), readUntil(t, master, "\x00", time.Second), ps)
 	}
 	time.Sleep(1500 * time.Millisecond) // the sleep in the jail is stopped too
 	cmd.Process.Signal(syscall.SIGCONT)
-	out := readUntil(t, master, "finished", 10*time.Second)
-	if !strings.Contains(out, "finished") {
-		t.Fatalf("the program did not resume: %q", out)
-	}
 	if code := exitCode(t, cmd); code != 0 {
-		t.Errorf("exit %d", code)
+		t.Errorf("after resuming, runjail exited %d, want 0", code)
 	}
 }
 
