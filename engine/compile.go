@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -122,8 +123,8 @@ func (c *compiler) command(opt Options) error {
 			c.plan.Command = append(c.plan.Command, v)
 		}
 	default:
-		shell := os.Getenv("SHELL")
-		if !filepath.IsAbs(shell) {
+		shell := c.h.Shell
+		if shell == "" {
 			shell = "/bin/sh"
 		}
 		c.plan.Command = []string{shell}
@@ -364,11 +365,13 @@ func (c *compiler) mapPath(from string) {
 // mapVCS shows the repository behind a git worktree or jj workspace,
 // read-write, when it lies outside the project.
 func (c *compiler) mapVCS(from string) {
+	var shown []string
 	for _, dir := range vcsDirs(c.project) {
 		real, err := filepath.EvalSymlinks(dir)
-		if err != nil || within(real, c.project) || c.isAncestorOfHome(real) {
+		if err != nil || within(real, c.project) || c.isAncestorOfHome(real) || slices.ContainsFunc(shown, func(d string) bool { return within(real, d) }) {
 			continue
 		}
+		shown = append(shown, real)
 		c.addBind(Mount{Kind: MountBind, Src: real, Dst: real, From: from + " (repository of " + c.project + ")"})
 	}
 }
@@ -380,11 +383,12 @@ func vcsDirs(project string) []string {
 	gitFile := filepath.Join(project, ".git")
 	if b, err := os.ReadFile(gitFile); err == nil {
 		if gitdir, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "gitdir:"); ok {
+			// The common dir first: the worktree's own gitdir is inside it.
 			gitdir = abs(project, strings.TrimSpace(gitdir))
-			dirs = append(dirs, gitdir)
 			if b, err := os.ReadFile(filepath.Join(gitdir, "commondir")); err == nil {
 				dirs = append(dirs, abs(gitdir, strings.TrimSpace(string(b))))
 			}
+			dirs = append(dirs, gitdir)
 		}
 	}
 	if b, err := os.ReadFile(filepath.Join(project, ".jj", "repo")); err == nil {
@@ -420,6 +424,8 @@ func (c *compiler) protect(entries []schema.Str) error {
 			src := filepath.Join(m.Src, rel)
 			fi, err := os.Lstat(src)
 			switch {
+			case errors.Is(err, syscall.ENOTDIR):
+				continue // .git is a file (a worktree): its repository is protected below
 			case errors.Is(err, fs.ErrNotExist):
 				// The jail could create it; a directory that git would
 				// otherwise read (hooks) is created empty and protected.
@@ -475,8 +481,8 @@ func (c *compiler) env() {
 		add("LOGNAME", h.User, "runjail")
 	}
 	add("PATH", h.PATH, "runjail")
-	if shell := os.Getenv("SHELL"); filepath.IsAbs(shell) {
-		add("SHELL", shell, "runjail")
+	if h.Shell != "" {
+		add("SHELL", h.Shell, "runjail")
 	}
 	add("PWD", plan.Dir, "runjail")
 	add("RUNJAIL_SANDBOX", plan.Name, "runjail")

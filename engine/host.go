@@ -18,6 +18,7 @@ type Host struct {
 	Cwd      string
 	Env      []string // the caller's environment, KEY=VALUE
 	PATH     string
+	Shell    string // $SHELL, if absolute
 
 	CacheHome, ConfigHome, DataHome string
 }
@@ -25,6 +26,9 @@ type Host struct {
 // CurrentHost describes the calling process.
 func CurrentHost() (Host, error) {
 	h := Host{UID: os.Getuid(), GID: os.Getgid(), Env: os.Environ(), PATH: os.Getenv("PATH")}
+	if shell := os.Getenv("SHELL"); filepath.IsAbs(shell) {
+		h.Shell = shell
+	}
 	h.Home = os.Getenv("HOME")
 	if u, err := user.LookupId(strconv.Itoa(h.UID)); err == nil {
 		h.User = u.Username
