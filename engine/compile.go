@@ -60,7 +60,6 @@ type compiler struct {
 	vars     schema.Vars
 	realHome string
 	project  string
-	hidden   []string // canonical host paths not visible inside (hide, tmpfs, home)
 	binds    []Mount
 }
 
@@ -151,7 +150,6 @@ func (c *compiler) home() error {
 	} else {
 		c.binds = append(c.binds, Mount{Kind: MountTmpfs, Dst: c.realHome, From: from})
 	}
-	c.hidden = append(c.hidden, c.realHome)
 
 	for _, s := range p.Home.RO {
 		src, err := c.expand(s)
@@ -200,7 +198,6 @@ func (c *compiler) filesystem(opt Options) error {
 			c.note("hide "+dir+": does not exist", s.Pos.String())
 			continue
 		}
-		c.hidden = append(c.hidden, real)
 		under = append(under, Mount{Kind: MountHide, Dst: real, From: s.Pos.String()})
 	}
 	for _, s := range fsys.Tmpfs {
@@ -213,7 +210,6 @@ func (c *compiler) filesystem(opt Options) error {
 			c.note("tmpfs "+dir+": does not exist", s.Pos.String())
 			continue
 		}
-		c.hidden = append(c.hidden, real)
 		under = append(under, Mount{Kind: MountTmpfs, Dst: real, From: s.Pos.String()})
 	}
 	c.binds = append(under, c.binds...)
@@ -282,12 +278,14 @@ func (c *compiler) filesystem(opt Options) error {
 		plan.Dir = c.h.Home
 		c.note("working directory "+c.h.Cwd+": not visible in the jail, starting in "+c.h.Home, "(cwd)")
 	}
-	for _, dir := range uniq(c.hidden) {
-		var st syscall.Stat_t
-		if syscall.Stat(dir, &st) == nil {
-			plan.Hidden = append(plan.Hidden, HiddenDir{Path: dir, Dev: st.Dev, Ino: st.Ino})
-		}
+	// The real home must be unreachable, whatever the profile binds; the
+	// jail checks by device and inode. (Other hidden paths may be shown in
+	// part on purpose, e.g. a project under /tmp.)
+	var st syscall.Stat_t
+	if err := syscall.Stat(c.realHome, &st); err != nil {
+		return &Error{Msg: fmt.Sprintf("your home directory %s: %v", c.realHome, err)}
 	}
+	plan.Hidden = []HiddenDir{{Path: c.realHome, Dev: st.Dev, Ino: st.Ino}}
 	return nil
 }
 
@@ -627,16 +625,4 @@ func abs(base, p string) string {
 		return filepath.Clean(p)
 	}
 	return filepath.Join(base, p)
-}
-
-func uniq(list []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range list {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
 }

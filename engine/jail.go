@@ -388,11 +388,17 @@ func (j *jail) pivot() error {
 }
 
 // verifyHidden checks that no hidden host directory is reachable at its own
-// path or at any mount point in the jail.
+// path, below a bind of one of its ancestors, or at any mount point.
 func (j *jail) verifyHidden() error {
 	paths := []string{j.plan.Home}
 	for _, h := range j.plan.Hidden {
 		paths = append(paths, h.Path)
+		// Where a bind of one of its ancestors would show it.
+		for _, m := range j.plan.Mounts {
+			if m.Kind == MountBind && within(h.Path, m.Src) {
+				paths = append(paths, filepath.Join(m.Dst, strings.TrimPrefix(h.Path, m.Src)))
+			}
+		}
 	}
 	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
@@ -479,20 +485,20 @@ func (j *jail) chdir() error {
 	return nil
 }
 
-// dropPrivileges empties every capability set of init, including the
-// bounding set (so even a uid-0 command gains nothing at exec), sets
-// no_new_privs and makes init undumpable so the jail cannot ptrace it.
-// The command inherits these from this thread, which forks it; the
-// capabilities of init's other threads are cleared too.
+// dropPrivileges leaves init, and so the command, without any privilege:
+// securebits make uid 0 gain nothing at exec (so a root caller's command has
+// no capabilities either) and are locked; no_new_privs stops setuid and file
+// capabilities; the ambient set is cleared and every capability set of every
+// thread of init emptied; init becomes undumpable so the jail cannot ptrace
+// it. (Securebits cost one call; emptying the bounding set costs one
+// credential commit per capability.)
 func dropPrivileges() error {
-	last := 63
-	if b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap"); err == nil {
-		fmt.Sscanf(string(b), "%d", &last)
-	}
-	for c := 0; c <= last; c++ {
-		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
-			return fmt.Errorf("drop capability %d from the bounding set: %v", c, err)
-		}
+	// SECURE_NOROOT, SECURE_NO_SETUID_FIXUP and SECURE_NO_CAP_AMBIENT_RAISE,
+	// each with its lock bit, and SECURE_KEEP_CAPS locked off
+	// (linux/securebits.h).
+	const secureBits = 0b1110_1111
+	if err := unix.Prctl(unix.PR_SET_SECUREBITS, secureBits, 0, 0, 0); err != nil {
+		return fmt.Errorf("securebits: %v", err)
 	}
 	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
 		return fmt.Errorf("clear ambient capabilities: %v", err)
@@ -507,7 +513,7 @@ func dropPrivileges() error {
 	hdr := &unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	data := new([2]unix.CapUserData)
 	_, _, errno := syscall.AllThreadsSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(hdr)), uintptr(unsafe.Pointer(data)), 0)
-	if errno == syscall.ENOTSUP { // built with cgo: this thread only
+	if errno == syscall.ENOTSUP { // built with cgo: this thread, which forks the command
 		errno = 0
 		if err := unix.Capset(hdr, &data[0]); err != nil {
 			errno = err.(syscall.Errno)

@@ -26,8 +26,9 @@ type Plan struct {
 	Net    Network
 	Creds  []Credential
 
-	// Hidden are host directories that must be unreachable inside the jail;
-	// the jail checks after setup and refuses to run otherwise.
+	// Hidden are host directories that must be unreachable inside the jail
+	// (the real home); the jail checks after setup and refuses to run
+	// otherwise.
 	Hidden []HiddenDir
 
 	// Notes are entries that were skipped, with why, shown by --explain.
