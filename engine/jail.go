@@ -24,7 +24,9 @@ func InitMain() int {
 	if os.Getenv(initEnv) == "probe" {
 		return probeMain()
 	}
-	unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&[]byte("runjail-init\x00")[0])), 0, 0, 0)
+	if name, err := unix.BytePtrFromString("runjail-init"); err == nil {
+		unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(name)), 0, 0, 0)
+	}
 	runtime.LockOSThread() // privileges are dropped on this thread; children fork from it
 	const sock = 3
 	m, _, ok, err := recv(sock)
@@ -488,9 +490,9 @@ func (j *jail) chdir() error {
 // dropPrivileges leaves init, and so the command, without any privilege:
 // securebits make uid 0 gain nothing at exec (so a root caller's command has
 // no capabilities either) and are locked; no_new_privs stops setuid and file
-// capabilities; the ambient set is cleared and every capability set of every
-// thread of init emptied; init becomes undumpable so the jail cannot ptrace
-// it. (Securebits cost one call; emptying the bounding set costs one
+// capabilities; the ambient set is cleared and every capability set of the
+// thread that starts the command emptied; init becomes undumpable so the jail
+// cannot ptrace it. (Securebits cost one call; emptying the bounding set costs one
 // credential commit per capability.)
 func dropPrivileges() error {
 	// SECURE_NOROOT, SECURE_NO_SETUID_FIXUP and SECURE_NO_CAP_AMBIENT_RAISE,
@@ -509,20 +511,13 @@ func dropPrivileges() error {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("dumpable: %v", err)
 	}
-	// Heap-allocated: the kernel reads them through raw pointers.
-	hdr := &unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	data := new([2]unix.CapUserData)
-	_, _, errno := syscall.AllThreadsSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(hdr)), uintptr(unsafe.Pointer(data)), 0)
-	if errno == syscall.ENOTSUP { // built with cgo: this thread, which forks the command
-		errno = 0
-		if err := unix.Capset(hdr, &data[0]); err != nil {
-			errno = err.(syscall.Errno)
-		}
-	}
-	runtime.KeepAlive(hdr)
-	runtime.KeepAlive(data)
-	if errno != 0 {
-		return fmt.Errorf("capset: %v", errno)
+	// On this thread, which forks the command. init's other threads keep
+	// their capabilities in the jail's namespaces, but nothing can reach
+	// them: init is undumpable, so not ptrace-able. (Emptying every thread
+	// with AllThreadsSyscall stops the world: half a millisecond.)
+	var none [2]unix.CapUserData
+	if err := unix.Capset(&unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}, &none[0]); err != nil {
+		return fmt.Errorf("capset: %v", err)
 	}
 	return nil
 }
