@@ -9,6 +9,8 @@ require (
 	golang.org/x/term v0.48.0
 )
 
+require golang.org/x/net v0.62.0
+
 require (
 	github.com/BurntSushi/toml v1.6.0
 	golang.org/x/tools v0.26.0 // indirect

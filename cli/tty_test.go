@@ -112,12 +112,14 @@ func needPython(t *testing.T) {
 
 // injectScript pushes input into every terminal it holds with TIOCSTI.
 const injectScript = `import fcntl, termios, os
+refused = []
 for fd in (0, 1, 2):
     for c in b"echo INJECTED\n":
         try:
             fcntl.ioctl(fd, termios.TIOCSTI, bytes([c]))
-        except OSError:
-            pass
+        except OSError as e:
+            refused.append(e.strerror)
+print("sti refused:", sorted(set(refused)))
 try:
     tty = os.open("/dev/tty", os.O_RDWR)
     for c in b"echo VIA-DEVTTY\n":
@@ -176,6 +178,10 @@ func TestTerminalInjection(t *testing.T) {
 	}
 	if !strings.Contains(output, "tty: /dev/pts/") {
 		t.Errorf("the jail's stdout is not a terminal of its own: %q", output)
+	}
+	// The second wall: seccomp refuses TIOCSTI even on the jail's own pty.
+	if !strings.Contains(output, "Operation not permitted") {
+		t.Errorf("TIOCSTI was not refused by seccomp in the jail: %q", output)
 	}
 }
 

@@ -195,10 +195,14 @@ func (c *compiler) filesystem(opt Options) error {
 		}
 		real, err := filepath.EvalSymlinks(dir)
 		if err != nil {
-			c.note("hide "+dir+": does not exist", s.Pos.String())
+			continue // nothing to hide
+		}
+		fi, err := os.Stat(real)
+		if err != nil {
 			continue
 		}
-		under = append(under, Mount{Kind: MountHide, Dst: real, From: s.Pos.String()})
+		// A file (an agent's or a daemon's socket) is covered by an empty file.
+		under = append(under, Mount{Kind: MountHide, Dst: real, File: !fi.IsDir(), From: s.Pos.String()})
 	}
 	for _, s := range fsys.Tmpfs {
 		dir, err := c.expandAbs(s)

@@ -75,6 +75,8 @@ func (j *jail) setup() error {
 		{"build the root", j.mountAll},
 		{"seal read-only mounts", j.sealMounts},
 		{"set hostname", func() error { return unix.Sethostname([]byte(j.plan.Hostname)) }},
+		// The caller's session keyring (and any key in it) stays outside.
+		{"new session keyring", newSessionKeyring},
 		{"bring up loopback", j.loopbackUp},
 		// Make /newroot the root and let go of the host's tree entirely.
 		{"pivot into the jail", j.pivot},
@@ -139,6 +141,10 @@ func (j *jail) mountAll() error {
 			}
 			err = j.mountFS(m.Dst, "tmpfs", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV, "mode="+mode)
 		case MountHide:
+			if m.File {
+				err = j.hideFile(m.Dst)
+				break
+			}
 			err = j.mountFS(m.Dst, "tmpfs", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV, "mode=0755")
 			j.seal = append(j.seal, m.Dst)
 		case MountBind:
@@ -203,6 +209,29 @@ func (j *jail) bind(src, dst string, ro, file bool) error {
 		}
 	}
 	dstFd, err := j.mountpoint(dst, file)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dstFd)
+	return unix.MoveMount(tree, "", dstFd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+}
+
+// hideFile covers a file (typically a socket) with an empty read-only file
+// from the scratch root.
+func (j *jail) hideFile(dst string) error {
+	const empty = "/empty"
+	if fd, err := unix.Open(empty, unix.O_CREAT|unix.O_RDONLY|unix.O_CLOEXEC, 0o444); err == nil {
+		unix.Close(fd)
+	}
+	tree, err := unix.OpenTree(unix.AT_FDCWD, empty, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("open_tree %s: %v", empty, err)
+	}
+	defer unix.Close(tree)
+	if err := setReadOnly(tree, false); err != nil {
+		return err
+	}
+	dstFd, err := j.mountpoint(dst, true)
 	if err != nil {
 		return err
 	}
@@ -348,6 +377,15 @@ func setReadOnly(fd int, recursive bool) error {
 	}
 	if err := unix.MountSetattr(fd, "", flags, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
 		return fmt.Errorf("mount_setattr read-only: %v", err)
+	}
+	return nil
+}
+
+// newSessionKeyring joins a new anonymous session keyring, which the command
+// inherits.
+func newSessionKeyring() error {
+	if _, _, errno := unix.Syscall(unix.SYS_KEYCTL, unix.KEYCTL_JOIN_SESSION_KEYRING, 0, 0); errno != 0 && errno != unix.ENOSYS {
+		return errno
 	}
 	return nil
 }
@@ -510,6 +548,9 @@ func dropPrivileges() error {
 	}
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("dumpable: %v", err)
+	}
+	if err := installSeccomp(); err != nil {
+		return err
 	}
 	// On this thread, which forks the command. init's other threads keep
 	// their capabilities in the jail's namespaces, but nothing can reach
