@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -30,6 +31,10 @@ func TestScripts(t *testing.T) {
 				// As root, nested user namespaces that map uid 0 need
 				// CAP_SETFCAP, which the jail drops (kernel 5.12+).
 				return os.Getuid() == 0, nil
+			case "yama":
+				// Yama's ptrace_scope >= 1 forbids ptrace of non-children.
+				b, err := os.ReadFile("/proc/sys/kernel/yama/ptrace_scope")
+				return err == nil && strings.TrimSpace(string(b)) != "0", nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
