@@ -141,6 +141,19 @@ func Run(p *Plan, warn io.Writer) (Status, error) {
 		}
 	}()
 
+	handle := func(m message) {
+		switch m.Op {
+		case opWarn:
+			fmt.Fprintf(warn, "runjail: warning: %s\n", m.Msg)
+		case opFail:
+			fail = &Status{Code: m.Code, Msg: m.Msg, Hint: m.Hint}
+		case opStopped:
+			if relay != nil {
+				relay.suspend()
+			}
+			send(hostSock, message{Op: opCont})
+		}
+	}
 	var waitErr error
 loop:
 	for {
@@ -152,17 +165,7 @@ loop:
 				msgs = nil
 				continue
 			}
-			switch m.Op {
-			case opWarn:
-				fmt.Fprintf(warn, "runjail: warning: %s\n", m.Msg)
-			case opFail:
-				fail = &Status{Code: m.Code, Msg: m.Msg, Hint: m.Hint}
-			case opStopped:
-				if relay != nil {
-					relay.suspend()
-				}
-				send(hostSock, message{Op: opCont})
-			}
+			handle(m)
 		case sig := <-sigs:
 			switch sig {
 			case syscall.SIGWINCH:
@@ -174,6 +177,13 @@ loop:
 			}
 		case waitErr = <-waited:
 			break loop
+		}
+	}
+	// init has exited, so the socket is at its end: what it said last
+	// (why it failed) is still to be read.
+	if msgs != nil {
+		for m := range msgs {
+			handle(m)
 		}
 	}
 	if relay != nil {
