@@ -152,6 +152,10 @@ func (j *jail) mountAll() error {
 		default:
 			err = fmt.Errorf("unknown mount kind %q", m.Kind)
 		}
+		var e *Error
+		if errors.As(err, &e) {
+			return &Error{Msg: fmt.Sprintf("%s (%s)", e.Msg, m.From), Hint: e.Hint}
+		}
 		if err != nil {
 			return &Error{Msg: fmt.Sprintf("cannot mount %s %s (%s): %v", m.Kind, m.Dst, m.From, err),
 				Hint: "run runjail --explain to see the plan; runjail --check to check this host"}
@@ -306,6 +310,10 @@ func (j *jail) mountpoint(dst string, file bool) (int, error) {
 			if !errors.Is(err, unix.ENOENT) && err != nil {
 				if dir != j.newroot {
 					unix.Close(dir)
+				}
+				if errors.Is(err, unix.EROFS) {
+					return -1, &Error{Msg: fmt.Sprintf("cannot create mount point %s: the host is read-only there", dst),
+						Hint: "bind to a destination that exists on the host, or one under /tmp, /mnt or your home"}
 				}
 				return -1, fmt.Errorf("cannot create mount point %s: %v", dst, err)
 			}
