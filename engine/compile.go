@@ -227,6 +227,12 @@ func (c *compiler) filesystem(opt Options) error {
 			if err != nil {
 				return err
 			}
+			if strings.HasPrefix(s.V, "${PROJECT}") && c.isAncestorOfHome(c.project) {
+				// Started in the home (or a repo holding it): there is no
+				// project to show, and the jail starts in its own home.
+				c.note(fmt.Sprintf("%s: the project would be %s, which holds your home; not shown", s.V, c.project), s.Pos.String())
+				continue
+			}
 			if err := c.bind(src, src, l.ro, s.Pos.String(), true); err != nil {
 				return err
 			}
