@@ -2,6 +2,8 @@ package schema_test
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,11 +86,11 @@ func TestBuiltinProfiles(t *testing.T) {
 	if p.Name.V != "claude" || len(p.Command) != 2 || p.Command[0].V != "claude" {
 		t.Errorf("claude name %q command %v", p.Name.V, p.Command)
 	}
-	if got := p.Filesystem.Host; got.V != "ro" || got.Pos.String() != "builtin/default.toml:10:1" {
+	if got := p.Filesystem.Host; got.V != "ro" || got.Pos.String() != lineOf(t, "default.toml", "host = ") {
 		t.Errorf("claude filesystem.host = %v at %v", got.V, got.Pos)
 	}
 	if len(p.Credentials) != 1 || p.Credentials[0].Type.V != "anthropic" || p.Credentials[0].From.V != "claude" ||
-		p.Credentials[0].Pos.String() != "builtin/claude.toml:32:1" {
+		p.Credentials[0].Pos.String() != lineOf(t, "claude.toml", "[[credential]]") {
 		t.Errorf("claude credentials = %+v", p.Credentials)
 	}
 	if v := vals(p.Env.Pass); v[len(v)-1] != "ANTHROPIC_MODEL" || v[0] != "TERM" {
@@ -384,4 +386,21 @@ func TestBOM(t *testing.T) {
 	if p.Name.Pos.String() != file+":2:1" {
 		t.Errorf("name at %v", p.Name.Pos)
 	}
+}
+
+// lineOf returns "builtin/FILE:N:1" for the first line of the built-in
+// profile FILE that starts with prefix.
+func lineOf(t *testing.T, file, prefix string) string {
+	t.Helper()
+	b, err := fs.ReadFile(profiles.FS, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, prefix) {
+			return fmt.Sprintf("builtin/%s:%d:1", file, i+1)
+		}
+	}
+	t.Fatalf("%s has no line starting with %q", file, prefix)
+	return ""
 }
