@@ -155,15 +155,30 @@ func (c *cmd) main(args []string) int {
 			opt.Binds = append(opt.Binds, engine.Bind{Src: src, Dst: dst, RO: l.ro})
 		}
 	}
+	// init boots in its namespaces while the plan is compiled.
+	var jail *engine.Jail
+	if mode := engine.NetMode(prof, opt); !explain && (mode == "none" || mode == "host") {
+		if jail, err = engine.Start(host.UID, host.GID, mode == "host"); err != nil {
+			return c.fail(err)
+		}
+	}
 	plan, err := engine.Compile(prof, opt, host)
 	if err != nil {
+		if jail != nil {
+			jail.Stop()
+		}
 		return c.fail(err)
 	}
 	if explain {
 		engine.Explain(c.stdout, plan)
 		return 0
 	}
-	st, err := engine.Run(plan, c.stderr)
+	var st engine.Status
+	if jail != nil {
+		st, err = jail.Run(plan, c.stderr)
+	} else {
+		st, err = engine.Run(plan, c.stderr)
+	}
 	if err != nil {
 		return c.fail(err)
 	}

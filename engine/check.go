@@ -65,7 +65,7 @@ func Check() []CheckResult {
 	probe.Env = []string{initEnv + "=probe"}
 	var out bytes.Buffer
 	probe.Stderr = &out
-	probe.SysProcAttr = jailAttr(&Plan{UID: os.Getuid(), GID: os.Getgid()})
+	probe.SysProcAttr = jailAttr(os.Getuid(), os.Getgid(), false)
 	probe.SysProcAttr.Pdeathsig = 0
 	err := probe.Run()
 	detail := "created user, mount, pid, ipc, uts, cgroup and net namespaces and mounted in them"

@@ -504,16 +504,29 @@ func (c *compiler) env() {
 	sort.SliceStable(plan.Env, func(i, j int) bool { return plan.Env[i].Name < plan.Env[j].Name })
 }
 
+// NetMode is the network mode the profile and the flags ask for ("" when
+// --net names no mode).
+func NetMode(p *schema.Profile, opt Options) string {
+	switch {
+	case opt.Net != "":
+		if opt.Net != "none" && opt.Net != "proxy" && opt.Net != "host" {
+			return ""
+		}
+		return opt.Net
+	case p.Network.Mode.V == "":
+		return "proxy"
+	}
+	return p.Network.Mode.V
+}
+
 func (c *compiler) network(opt Options) error {
 	n, plan := c.p.Network, c.plan
-	plan.Net = Network{Mode: n.Mode.V, ModeFrom: n.Mode.Pos.String(), Approve: n.Approve.V}
+	plan.Net = Network{Mode: NetMode(c.p, opt), ModeFrom: n.Mode.Pos.String(), Approve: n.Approve.V}
 	if opt.Net != "" {
-		switch opt.Net {
-		case "none", "proxy", "host":
-		default:
+		if plan.Net.Mode == "" {
 			return &Error{Msg: fmt.Sprintf("--net %s: unknown network mode", opt.Net), Hint: "use --net none, --net proxy or --net host"}
 		}
-		plan.Net.Mode, plan.Net.ModeFrom = opt.Net, "--net"
+		plan.Net.ModeFrom = "--net"
 	}
 	for _, s := range n.Allow {
 		plan.Net.Allow = append(plan.Net.Allow, Rule{s.V, s.Pos.String()})

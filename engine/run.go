@@ -31,87 +31,144 @@ type Status struct {
 var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
 	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTSTP, syscall.SIGCONT, syscall.SIGWINCH}
 
-// Run executes the plan: it prepares the persistent home on the host, starts
-// the jail's init in new namespaces, hands it the plan and relays the
-// terminal and signals until the command exits. Warnings go to warn.
-// An error means the jail could not be set up (exit status 125).
-func Run(p *Plan, warn io.Writer) (Status, error) {
-	if p.Net.Mode == "proxy" {
-		return Status{}, &Error{
-			Msg:  `network mode "proxy" is not available in this version of runjail yet`,
-			Hint: "run with --net none (loopback only) or --net host (no network isolation), or set network.mode in the profile",
-		}
-	}
-	if err := prepareHost(p); err != nil {
-		return Status{}, err
-	}
+// Jail is a jail's init, started in its namespaces and waiting for its plan.
+type Jail struct {
+	cmd     *exec.Cmd
+	sock    int // the host's end of the socket to init
+	hostNet bool
+	tty     *ttyIn
+	waited  chan error     // init's exit
+	wg      sync.WaitGroup // the goroutine (and thread) that started init
+	null    *os.File
+}
 
+// Start creates the namespaces (with a network namespace of its own unless
+// hostNet) and starts init in them, mapping uid and gid to themselves. init
+// boots while the caller compiles the plan it then hands to Run; a Jail that
+// will not run must be stopped.
+func Start(uid, gid int, hostNet bool) (*Jail, error) {
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return Status{}, fmt.Errorf("socketpair: %v", err)
+		return nil, fmt.Errorf("socketpair: %v", err)
 	}
-	hostSock, initSock := pair[0], os.NewFile(uintptr(pair[1]), "init-socket")
-	defer unix.Close(hostSock)
+	j := &Jail{sock: pair[0], hostNet: hostNet, tty: &ttyIn{}, waited: make(chan error, 1)}
+	initSock := os.NewFile(uintptr(pair[1]), "init-socket")
+	defer initSock.Close()
 
-	tty := &ttyIn{}
 	stdio := []*os.File{os.Stdin, os.Stdout, os.Stderr}
 	for i, f := range stdio {
 		if term.IsTerminal(int(f.Fd())) {
-			tty.IsTTY[i] = true
-			if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil && tty.Rows == 0 {
-				tty.Rows, tty.Cols = ws.Row, ws.Col
+			j.tty.IsTTY[i] = true
+			if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil && j.tty.Rows == 0 {
+				j.tty.Rows, j.tty.Cols = ws.Row, ws.Col
 			}
 		}
 	}
 	// init never holds the caller's terminal: the jail gets a pty of its own.
 	initStdio := make([]*os.File, 3)
 	copy(initStdio, stdio)
-	if tty.any() {
-		null, err := os.Open(os.DevNull)
-		if err != nil {
-			return Status{}, err
+	if j.tty.any() {
+		if j.null, err = os.Open(os.DevNull); err != nil {
+			unix.Close(j.sock)
+			return nil, err
 		}
-		defer null.Close()
 		for i := range initStdio {
-			if tty.IsTTY[i] {
-				initStdio[i] = null
+			if j.tty.IsTTY[i] {
+				initStdio[i] = j.null
 			}
 		}
 	}
 
-	cmd := exec.Command("/proc/self/exe")
-	cmd.Args = []string{"runjail"}
+	j.cmd = exec.Command("/proc/self/exe")
+	j.cmd.Args = []string{"runjail"}
 	// One P: init does little at once, and starts faster with fewer threads.
-	cmd.Env = []string{initEnv + "=1", "GOMAXPROCS=1"}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = initStdio[0], initStdio[1], initStdio[2]
-	cmd.ExtraFiles = []*os.File{initSock}
-	cmd.SysProcAttr = jailAttr(p)
-
-	// The plan waits in the socket for init, which reads it first thing.
-	if err := send(hostSock, message{Op: opStart, Plan: p, TTY: tty}); err != nil {
-		initSock.Close()
-		return Status{}, fmt.Errorf("cannot send the plan to the jail: %v", err)
-	}
+	j.cmd.Env = []string{initEnv + "=1", "GOMAXPROCS=1"}
+	j.cmd.Stdin, j.cmd.Stdout, j.cmd.Stderr = initStdio[0], initStdio[1], initStdio[2]
+	j.cmd.ExtraFiles = []*os.File{initSock}
+	j.cmd.SysProcAttr = jailAttr(uid, gid, hostNet)
 
 	// Pdeathsig fires when the thread that started init exits: keep it.
 	startErr := make(chan error, 1)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	waited := make(chan error, 1)
+	j.wg.Add(1)
 	go func() {
-		defer wg.Done()
+		defer j.wg.Done()
 		runtimeLockThread()
-		err := cmd.Start()
+		err := j.cmd.Start()
 		startErr <- err
 		if err == nil {
-			waited <- cmd.Wait()
+			j.waited <- j.cmd.Wait()
 		}
 	}()
 	if err := <-startErr; err != nil {
-		initSock.Close()
-		return Status{}, fmt.Errorf("cannot create the jail's namespaces: %v", err)
+		j.close()
+		return nil, fmt.Errorf("cannot create the jail's namespaces: %v", err)
 	}
-	initSock.Close()
+	return j, nil
+}
+
+// Stop kills an init that was not given a plan.
+func (j *Jail) Stop() {
+	j.cmd.Process.Kill()
+	<-j.waited
+	j.wg.Wait()
+	j.close()
+}
+
+func (j *Jail) close() {
+	unix.Close(j.sock)
+	if j.null != nil {
+		j.null.Close()
+	}
+}
+
+// Run starts a jail and executes the plan in it (Start, then Jail.Run).
+func Run(p *Plan, warn io.Writer) (Status, error) {
+	if err := checkMode(p); err != nil {
+		return Status{}, err
+	}
+	j, err := Start(p.UID, p.GID, p.Net.Mode == "host")
+	if err != nil {
+		return Status{}, err
+	}
+	return j.Run(p, warn)
+}
+
+func checkMode(p *Plan) error {
+	if p.Net.Mode == "proxy" {
+		return &Error{
+			Msg:  `network mode "proxy" is not available in this version of runjail yet`,
+			Hint: "run with --net none (loopback only) or --net host (no network isolation), or set network.mode in the profile",
+		}
+	}
+	return nil
+}
+
+// Run executes the plan: it prepares the persistent home on the host, hands
+// the plan to init and relays the terminal and signals until the command
+// exits. Warnings go to warn. An error means the jail could not be set up
+// (exit status 125). The Jail is used up either way.
+func (j *Jail) Run(p *Plan, warn io.Writer) (Status, error) {
+	defer j.close()
+	err := checkMode(p)
+	if err == nil && (p.Net.Mode == "host") != j.hostNet {
+		err = fmt.Errorf("the jail was started for another network mode than the plan's")
+	}
+	if err == nil {
+		err = prepareHost(p)
+	}
+	// The plan waits in the socket for init, which reads it first thing.
+	if err == nil {
+		if err = send(j.sock, message{Op: opStart, Plan: p, TTY: j.tty}); err != nil {
+			err = fmt.Errorf("cannot send the plan to the jail: %v", err)
+		}
+	}
+	if err != nil {
+		j.cmd.Process.Kill()
+		<-j.waited
+		j.wg.Wait()
+		return Status{}, err
+	}
+	hostSock, tty, cmd, waited := j.sock, j.tty, j.cmd, j.waited
 
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, forwarded...)
@@ -189,7 +246,7 @@ loop:
 	if relay != nil {
 		relay.finish()
 	}
-	wg.Wait()
+	j.wg.Wait()
 
 	if fail != nil {
 		if fail.Code == 125 {
@@ -214,16 +271,16 @@ loop:
 
 // jailAttr asks for the namespaces, mapping the caller's uid and gid to
 // themselves and nothing else.
-func jailAttr(p *Plan) *syscall.SysProcAttr {
+func jailAttr(uid, gid int, hostNet bool) *syscall.SysProcAttr {
 	flags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC |
 		unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP)
-	if p.Net.Mode != "host" {
+	if !hostNet {
 		flags |= unix.CLONE_NEWNET
 	}
 	return &syscall.SysProcAttr{
 		Cloneflags:                 flags,
-		UidMappings:                []syscall.SysProcIDMap{{ContainerID: p.UID, HostID: p.UID, Size: 1}},
-		GidMappings:                []syscall.SysProcIDMap{{ContainerID: p.GID, HostID: p.GID, Size: 1}},
+		UidMappings:                []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
+		GidMappings:                []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}},
 		GidMappingsEnableSetgroups: false,
 		// A non-root caller loses the new namespace's capabilities when
 		// init is exec'd; as ambient capabilities they survive it. init

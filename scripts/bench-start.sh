@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Start-to-exec of /bin/true, network mode none: runjail against bubblewrap
-# (Debian's bwrap) in the same run. Prints the medians and their ratio.
+# Start-to-exit of /bin/true, network mode none: runjail against bubblewrap
+# (Debian's bwrap) in the same run. Rounds alternate the two so that load
+# drifting on the machine hits both; prints each round's medians and the
+# median of the per-round ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=${RUNS:-200}
+rounds=${ROUNDS:-5}
+runs=${RUNS:-60}
 command -v hyperfine >/dev/null || { echo "bench: hyperfine is needed (apt-get install hyperfine)" >&2; exit 1; }
 command -v bwrap >/dev/null || { echo "bench: bwrap is needed (apt-get install bubblewrap)" >&2; exit 1; }
+runjail=$PWD/bin/runjail
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cat > "$work/bench.toml" <<'TOML'
@@ -15,12 +19,17 @@ extends = "default"
 mode = "none"
 TOML
 cd "$work"
-hyperfine -N --warmup 20 --runs "$runs" --export-json "$work/result.json" \
-	-n runjail "$OLDPWD/bin/runjail -p $work/bench.toml -- /bin/true" \
-	-n bwrap "bwrap --ro-bind / / --tmpfs /home --dev /dev --proc /proc --unshare-all --die-with-parent /bin/true"
-python3 - "$work/result.json" <<'PY'
-import json, sys
-r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-rj, bw = r["runjail"]["median"], r["bwrap"]["median"]
-print(f"median start-to-exit of /bin/true: runjail {rj*1000:.2f} ms, bwrap {bw*1000:.2f} ms, runjail/bwrap = {rj/bw:.2f}")
+for r in $(seq "$rounds"); do
+	hyperfine -N --style none --warmup 10 --runs "$runs" --export-json "$work/round$r.json" \
+		-n runjail "$runjail -p $work/bench.toml -- /bin/true" \
+		-n bwrap "bwrap --ro-bind / / --tmpfs /home --dev /dev --proc /proc --unshare-all --die-with-parent /bin/true" >/dev/null
+done
+python3 - "$work"/round*.json <<'PY'
+import json, statistics, sys
+ratios = []
+for f in sys.argv[1:]:
+    r = {x["command"]: x["median"] for x in json.load(open(f))["results"]}
+    ratios.append(r["runjail"] / r["bwrap"])
+    print(f"round: runjail {r['runjail']*1000:.2f} ms, bwrap {r['bwrap']*1000:.2f} ms, ratio {ratios[-1]:.2f}")
+print(f"median start-to-exit of /bin/true: runjail/bwrap = {statistics.median(ratios):.2f} over {len(ratios)} rounds")
 PY
