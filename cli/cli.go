@@ -14,6 +14,8 @@ import (
 	"os"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/runjail/runjail/engine"
 	"github.com/runjail/runjail/profiles"
 	"github.com/runjail/runjail/schema"
@@ -32,6 +34,8 @@ func Main(prog string, args []string) int {
 	if engine.IsInit() {
 		return engine.InitMain()
 	}
+	// Descriptors the caller leaked to runjail go no further.
+	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
 	c := &cmd{prog: prog, stdout: os.Stdout, stderr: os.Stderr}
 	return c.main(args)
 }

@@ -29,6 +29,12 @@ func InitMain() int {
 	}
 	runtime.LockOSThread() // privileges are dropped on this thread; children fork from it
 	const sock = 3
+	// The command inherits stdin, stdout and stderr, nothing else: not the
+	// socket to the host, not whatever the caller's shell leaked to runjail.
+	if err := unix.CloseRange(sock, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		fmt.Fprintln(os.Stderr, "runjail: error: close_range:", err)
+		return 125
+	}
 	m, _, ok, err := recv(sock)
 	if err != nil || !ok || m.Op != opStart || m.Plan == nil {
 		fmt.Fprintln(os.Stderr, "runjail: error: this is runjail's jail init; run runjail instead")
