@@ -410,8 +410,8 @@ func vcsDirs(project string) []string {
 }
 
 // protect keeps the protect paths under every writable bind read-only. For a
-// bound git directory (a worktree's common dir), entries under ".git/" apply
-// to the directory itself.
+// git directory (a worktree's common dir, or a submodule's under
+// .git/modules), entries under ".git/" apply to the directory itself.
 func (c *compiler) protect(entries []schema.Str) error {
 	var rw []Mount
 	for _, m := range c.binds {
@@ -420,37 +420,84 @@ func (c *compiler) protect(entries []schema.Str) error {
 		}
 	}
 	for _, m := range rw {
-		for _, e := range entries {
-			rel := e.V
-			if isGitDir(m.Src) {
-				r, ok := strings.CutPrefix(rel, ".git/")
-				if !ok {
-					continue
-				}
-				rel = r
+		gitDir := isGitDir(m.Src)
+		if err := c.protectIn(m.Src, m.Dst, gitDir, entries); err != nil {
+			return err
+		}
+		// Submodules keep their hooks and config in the superproject's
+		// git directory.
+		modules := filepath.Join(m.Src, ".git", "modules")
+		if gitDir {
+			modules = filepath.Join(m.Src, "modules")
+		}
+		for _, sub := range gitDirsUnder(modules, 4) {
+			rel, _ := filepath.Rel(m.Src, sub)
+			if err := c.protectIn(sub, filepath.Join(m.Dst, rel), true, entries); err != nil {
+				return err
 			}
-			src := filepath.Join(m.Src, rel)
-			fi, err := os.Lstat(src)
-			switch {
-			case errors.Is(err, syscall.ENOTDIR):
-				continue // .git is a file (a worktree): its repository is protected below
-			case errors.Is(err, fs.ErrNotExist):
-				// The jail could create it; a directory that git would
-				// otherwise read (hooks) is created empty and protected.
-				if parent, err := os.Lstat(filepath.Dir(src)); err == nil && parent.IsDir() && !strings.Contains(filepath.Base(src), ".") {
-					c.addBind(Mount{Kind: MountBind, Src: src, Dst: filepath.Join(m.Dst, rel), RO: true, Create: true, From: e.Pos.String()})
-				}
-				continue
-			case err != nil:
-				return &Error{Msg: fmt.Sprintf("%s: protect %s: %v", e.Pos, src, err)}
-			case fi.Mode()&fs.ModeSymlink != 0:
-				return &Error{Msg: fmt.Sprintf("%s: refusing to run: %s is a symlink, so it cannot be protected", e.Pos, src),
-					Hint: "a jail may have planted it: look at it, and remove it or replace it with the real file"}
-			}
-			c.addBind(Mount{Kind: MountBind, Src: src, Dst: filepath.Join(m.Dst, rel), RO: true, File: !fi.IsDir(), From: e.Pos.String()})
 		}
 	}
 	return nil
+}
+
+// protectIn protects entries below src, shown at dst.
+func (c *compiler) protectIn(src, dst string, gitDir bool, entries []schema.Str) error {
+	for _, e := range entries {
+		rel := e.V
+		if gitDir {
+			r, ok := strings.CutPrefix(rel, ".git/")
+			if !ok {
+				continue
+			}
+			rel = r
+		}
+		path := filepath.Join(src, rel)
+		fi, err := os.Lstat(path)
+		switch {
+		case errors.Is(err, syscall.ENOTDIR):
+			continue // .git is a file (a worktree): its repository is protected as a git dir
+		case errors.Is(err, fs.ErrNotExist):
+			// The jail could create it; a directory that git would
+			// otherwise read (hooks) is created empty and protected.
+			if parent, err := os.Lstat(filepath.Dir(path)); err == nil && parent.IsDir() && !strings.Contains(filepath.Base(path), ".") {
+				c.addBind(Mount{Kind: MountBind, Src: path, Dst: filepath.Join(dst, rel), RO: true, Create: true, From: e.Pos.String()})
+			}
+			continue
+		case err != nil:
+			return &Error{Msg: fmt.Sprintf("%s: protect %s: %v", e.Pos, path, err)}
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return &Error{Msg: fmt.Sprintf("%s: refusing to run: %s is a symlink, so it cannot be protected", e.Pos, path),
+				Hint: "a jail may have planted it: look at it, and remove it or replace it with the real file"}
+		}
+		c.addBind(Mount{Kind: MountBind, Src: path, Dst: filepath.Join(dst, rel), RO: true, File: !fi.IsDir(), From: e.Pos.String()})
+	}
+	return nil
+}
+
+// gitDirsUnder finds git directories below dir (submodules nest), at most
+// depth levels down.
+func gitDirsUnder(dir string, depth int) []string {
+	if depth == 0 {
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var found []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		sub := filepath.Join(dir, e.Name())
+		if isGitDir(sub) {
+			found = append(found, sub)
+			found = append(found, gitDirsUnder(filepath.Join(sub, "modules"), depth-1)...)
+			continue
+		}
+		found = append(found, gitDirsUnder(sub, depth-1)...) // submodule names may contain "/"
+	}
+	return found
 }
 
 func isGitDir(dir string) bool {
