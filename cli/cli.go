@@ -210,7 +210,9 @@ func (c *cmd) check() int {
 		}
 		fmt.Fprintf(c.stdout, "%s  %s: %s\n", status, r.Name, r.Detail)
 		for _, f := range r.Fix {
-			fmt.Fprintf(c.stdout, "      fix: %s\n", f)
+			if !r.OK {
+				fmt.Fprintf(c.stdout, "      fix: %s\n", f)
+			}
 		}
 	}
 	if !ok {

@@ -37,27 +37,7 @@ func Check() []CheckResult {
 		Detail: "Linux " + release + " (needs 5.12 or later for mount_setattr)",
 		Fix:    []string{"upgrade the kernel to Linux 5.12 or later"}})
 
-	if v, err := readInt("/proc/sys/user/max_user_namespaces"); err == nil {
-		rs = append(rs, CheckResult{Name: "user.max_user_namespaces", Required: true, OK: v > 0,
-			Detail: strconv.Itoa(v),
-			Fix:    []string{"sudo sysctl -w user.max_user_namespaces=28633", "echo user.max_user_namespaces=28633 | sudo tee /etc/sysctl.d/90-runjail.conf"}})
-	}
-	if v, err := readInt("/proc/sys/kernel/unprivileged_userns_clone"); err == nil {
-		rs = append(rs, CheckResult{Name: "kernel.unprivileged_userns_clone", Required: true, OK: v == 1,
-			Detail: strconv.Itoa(v),
-			Fix:    []string{"sudo sysctl -w kernel.unprivileged_userns_clone=1", "echo kernel.unprivileged_userns_clone=1 | sudo tee /etc/sysctl.d/90-runjail.conf"}})
-	}
-	if v, err := readInt("/proc/sys/kernel/apparmor_restrict_unprivileged_userns"); err == nil {
-		rs = append(rs, CheckResult{Name: "AppArmor user namespace restriction", Required: true, OK: v == 0 || os.Getuid() == 0,
-			Detail: "kernel.apparmor_restrict_unprivileged_userns=" + strconv.Itoa(v),
-			Fix: []string{
-				"allow runjail alone: write /etc/apparmor.d/runjail containing\n" +
-					"        abi <abi/4.0>,\n        include <tunables/global>\n" +
-					"        profile runjail " + exe + " flags=(unconfined) {\n          userns,\n        }\n" +
-					"      then: sudo apparmor_parser -r /etc/apparmor.d/runjail",
-				"or for every program: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0",
-			}})
-	}
+	rs = append(rs, sysctlChecks(readInt, exe, os.Getuid())...)
 
 	// The real thing: create the namespaces and use the mount API in them.
 	probe := exec.Command("/proc/self/exe")
@@ -94,6 +74,37 @@ func Check() []CheckResult {
 	cg2 := unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
 	rs = append(rs, CheckResult{Name: "cgroup v2", OK: cg2, Detail: map[bool]string{true: "unified hierarchy at /sys/fs/cgroup", false: "not the unified hierarchy (resource limits unavailable)"}[cg2],
 		Fix: []string{"boot with systemd.unified_cgroup_hierarchy=1"}})
+	return rs
+}
+
+// sysctlChecks judges the sysctls that restrict user namespaces, read with
+// read (a /proc/sys path to its integer value), for the user uid running the
+// runjail binary at exe.
+func sysctlChecks(read func(string) (int, error), exe string, uid int) []CheckResult {
+	var rs []CheckResult
+	if v, err := read("/proc/sys/user/max_user_namespaces"); err == nil {
+		rs = append(rs, CheckResult{Name: "user.max_user_namespaces", Required: true, OK: v > 0,
+			Detail: strconv.Itoa(v),
+			Fix:    []string{"sudo sysctl -w user.max_user_namespaces=28633", "echo user.max_user_namespaces=28633 | sudo tee /etc/sysctl.d/90-runjail.conf"}})
+	}
+	if v, err := read("/proc/sys/kernel/unprivileged_userns_clone"); err == nil {
+		rs = append(rs, CheckResult{Name: "kernel.unprivileged_userns_clone", Required: true, OK: v == 1,
+			Detail: strconv.Itoa(v),
+			Fix:    []string{"sudo sysctl -w kernel.unprivileged_userns_clone=1", "echo kernel.unprivileged_userns_clone=1 | sudo tee /etc/sysctl.d/90-runjail.conf"}})
+	}
+	// Ubuntu 23.10+ lets only programs with an AppArmor profile that grants
+	// "userns" create user namespaces.
+	if v, err := read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns"); err == nil {
+		rs = append(rs, CheckResult{Name: "AppArmor user namespace restriction", Required: true, OK: v == 0 || uid == 0,
+			Detail: "kernel.apparmor_restrict_unprivileged_userns=" + strconv.Itoa(v),
+			Fix: []string{
+				"allow runjail alone: write /etc/apparmor.d/runjail containing\n" +
+					"        abi <abi/4.0>,\n        include <tunables/global>\n" +
+					"        profile runjail " + exe + " flags=(unconfined) {\n          userns,\n        }\n" +
+					"      then run: sudo apparmor_parser -r /etc/apparmor.d/runjail",
+				"or allow every program: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0",
+			}})
+	}
 	return rs
 }
 
