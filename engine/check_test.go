@@ -43,7 +43,7 @@ func TestSysctlChecks(t *testing.T) {
 
 	// Debian 10-style switch off, namespaces capped at 0.
 	rs = byName(sysctlChecks(sysctls(map[string]int{
-		"/proc/sys/user/max_user_namespaces":          0,
+		"/proc/sys/user/max_user_namespaces":         0,
 		"/proc/sys/kernel/unprivileged_userns_clone": 0,
 	}), "/usr/bin/runjail", 1000))
 	for _, name := range []string{"user.max_user_namespaces", "kernel.unprivileged_userns_clone"} {
