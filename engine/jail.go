@@ -218,6 +218,11 @@ func (j *jail) bind(src, dst string, ro, file bool) error {
 			return err
 		}
 	}
+	return j.attach(tree, dst, file)
+}
+
+// attach moves the detached mount tree to dst in the new root.
+func (j *jail) attach(tree int, dst string, file bool) error {
 	dstFd, err := j.mountpoint(dst, file)
 	if err != nil {
 		return err
@@ -241,12 +246,7 @@ func (j *jail) hideFile(dst string) error {
 	if err := setReadOnly(tree, false); err != nil {
 		return err
 	}
-	dstFd, err := j.mountpoint(dst, true)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(dstFd)
-	return unix.MoveMount(tree, "", dstFd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+	return j.attach(tree, dst, true)
 }
 
 // mountFS mounts a fresh filesystem of type fstype at dst, with the
@@ -278,62 +278,69 @@ func (j *jail) mountFS(dst, fstype string, attr int, options string) error {
 		return fmt.Errorf("fsmount %s: %v", fstype, err)
 	}
 	defer unix.Close(mnt)
-	dstFd, err := j.mountpoint(dst, false)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(dstFd)
-	return unix.MoveMount(mnt, "", dstFd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+	return j.attach(mnt, dst, false)
 }
 
 // mountpoint opens dst below the new root, creating missing directories (or
 // the final file) without following symlinks.
 func (j *jail) mountpoint(dst string, file bool) (int, error) {
-	how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS}
-	fd, err := unix.Openat2(j.newroot, dst, how)
-	if err == nil {
+	noSymlinks := func(dir int, path string, resolve uint64) (int, error) {
+		return unix.Openat2(dir, path, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: resolve | unix.RESOLVE_NO_SYMLINKS})
+	}
+	fd, err := noSymlinks(j.newroot, dst, unix.RESOLVE_IN_ROOT)
+	if !errors.Is(err, unix.ENOENT) {
+		if err != nil {
+			return -1, fmt.Errorf("mount point %s: %v", dst, err)
+		}
 		return fd, nil
 	}
-	if !errors.Is(err, unix.ENOENT) {
-		return -1, fmt.Errorf("mount point %s: %v", dst, err)
-	}
 	dir := j.newroot
+	defer func() {
+		if dir != j.newroot {
+			unix.Close(dir)
+		}
+	}()
 	parts := strings.Split(strings.Trim(dst, "/"), "/")
 	for i, part := range parts {
-		last := i == len(parts)-1
-		next, err := unix.Openat2(dir, part, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS})
+		next, err := noSymlinks(dir, part, unix.RESOLVE_BENEATH)
 		if errors.Is(err, unix.ENOENT) {
-			if last && file {
-				f, cerr := unix.Openat(dir, part, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
-				if cerr == nil {
-					unix.Close(f)
-				} else if !errors.Is(cerr, unix.EEXIST) {
-					err = cerr
-				}
-			} else if merr := unix.Mkdirat(dir, part, 0o755); merr != nil && !errors.Is(merr, unix.EEXIST) {
-				err = merr
-			}
-			if !errors.Is(err, unix.ENOENT) && err != nil {
-				if dir != j.newroot {
-					unix.Close(dir)
-				}
+			if err := create(dir, part, file && i == len(parts)-1); err != nil {
 				if errors.Is(err, unix.EROFS) {
 					return -1, &Error{Msg: fmt.Sprintf("cannot create mount point %s: the host is read-only there", dst),
 						Hint: "bind to a destination that exists on the host, or one under /tmp, /mnt or your home"}
 				}
 				return -1, fmt.Errorf("cannot create mount point %s: %v", dst, err)
 			}
-			next, err = unix.Openat2(dir, part, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS})
-		}
-		if dir != j.newroot {
-			unix.Close(dir)
+			next, err = noSymlinks(dir, part, unix.RESOLVE_BENEATH)
 		}
 		if err != nil {
 			return -1, fmt.Errorf("mount point %s: %v", dst, err)
 		}
+		if dir != j.newroot {
+			unix.Close(dir)
+		}
 		dir = next
 	}
-	return dir, nil
+	fd, dir = dir, j.newroot // handed to the caller, not closed
+	return fd, nil
+}
+
+// create makes an empty directory, or file, name in dir; one that appeared
+// meanwhile is fine.
+func create(dir int, name string, file bool) error {
+	var err error
+	if file {
+		var fd int
+		if fd, err = unix.Openat(dir, name, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644); err == nil {
+			unix.Close(fd)
+		}
+	} else {
+		err = unix.Mkdirat(dir, name, 0o755)
+	}
+	if errors.Is(err, unix.EEXIST) {
+		return nil
+	}
+	return err
 }
 
 // mountDev builds a minimal /dev: a tmpfs with the harmless character
