@@ -99,7 +99,9 @@ func (c *compiler) compile(opt Options) error {
 	if err := c.filesystem(opt); err != nil {
 		return err
 	}
-	c.env()
+	if err := c.env(); err != nil {
+		return err
+	}
 	if err := c.network(opt); err != nil {
 		return err
 	}
@@ -506,7 +508,7 @@ func isGitDir(dir string) bool {
 	return err1 == nil && err2 == nil
 }
 
-func (c *compiler) env() {
+func (c *compiler) env() error {
 	p, h, plan := c.p, c.h, c.plan
 	set := map[string]bool{}
 	add := func(name, value, from string) {
@@ -544,11 +546,12 @@ func (c *compiler) env() {
 	for _, v := range p.Env.Set {
 		val, err := c.expand(v.Value)
 		if err != nil {
-			val = v.Value.V
+			return err
 		}
 		add(v.Name, val, "env.set at "+v.Value.Pos.String())
 	}
 	sort.SliceStable(plan.Env, func(i, j int) bool { return plan.Env[i].Name < plan.Env[j].Name })
+	return nil
 }
 
 // NetMode is the network mode the profile and the flags ask for ("" when
