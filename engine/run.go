@@ -243,6 +243,13 @@ loop:
 			handle(m)
 		}
 	}
+	// A quick command may be gone before its pty was picked up: its output
+	// is still in the pty.
+	select {
+	case master := <-ptys:
+		relay = startRelay(master, tty)
+	default:
+	}
 	if relay != nil {
 		relay.finish()
 	}
