@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/runjail/runjail/schema"
@@ -39,7 +40,9 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Msg }
 
-var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+// validName is compiled on first use: init, which shares this binary, never
+// needs it.
+var validName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`) })
 
 // Compile turns a profile (with its extends merged) and the command line into
 // a Plan for host h. It reads the host filesystem (to resolve symlinks and find
@@ -78,7 +81,7 @@ func (c *compiler) compile(opt Options) error {
 	if plan.Name == "" {
 		plan.Name = strings.TrimSuffix(filepath.Base(p.Ref), ".toml")
 	}
-	if !validName.MatchString(plan.Name) {
+	if !validName().MatchString(plan.Name) {
 		return &Error{Msg: fmt.Sprintf("invalid sandbox name %q", plan.Name), Hint: "use letters, digits, '.', '_' and '-' (-n NAME)"}
 	}
 	plan.Hostname = plan.Name

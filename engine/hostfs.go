@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -116,7 +117,11 @@ func copyIntoHome(home string, c Copy) error {
 	return werr
 }
 
-var secretKey = regexp.MustCompile(`(?i)(token|password|passwd|secret|extraheader|authorization|api[-_]?key|credential)`)
+// secretKey is compiled on first use: init, which shares this binary, never
+// needs it.
+var secretKey = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(token|password|passwd|secret|extraheader|authorization|api[-_]?key|credential)`)
+})
 
 // scrubSecrets drops credential-bearing settings from a copied config file:
 // git's [credential] sections and any "key = value" line whose key names a
@@ -135,10 +140,10 @@ func scrubSecrets(name string, data []byte) []byte {
 		if inCredential {
 			continue
 		}
-		if key, _, ok := strings.Cut(trim, "="); ok && secretKey.MatchString(key) {
+		if key, _, ok := strings.Cut(trim, "="); ok && secretKey().MatchString(key) {
 			continue
 		}
-		if key, _, ok := strings.Cut(trim, ":"); ok && !strings.Contains(key, " ") && secretKey.MatchString(key) {
+		if key, _, ok := strings.Cut(trim, ":"); ok && !strings.Contains(key, " ") && secretKey().MatchString(key) {
 			continue
 		}
 		out.WriteString(line)
