@@ -187,11 +187,11 @@ func (c *cmd) main(args []string) int {
 		return c.fail(err)
 	}
 	if st.Msg != "" {
-		msg := st.Msg
+		hint := ""
 		if st.Code == ExitNotFound {
-			msg += " (command not found in the jail)"
+			hint = "the jail sees your PATH; a tool in a hidden place needs ro = [\"/its/dir\"] in the profile (runjail --explain shows what is mounted)"
 		}
-		fmt.Fprintf(c.stderr, "%s: error: %s\n", c.prog, msg)
+		c.errorf(hint, "%s", st.Msg)
 	}
 	return st.Code
 }
