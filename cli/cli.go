@@ -73,12 +73,21 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
-const usage = `usage: %[1]s [OPTIONS] [--] [COMMAND [ARG...]]
+const runjailIntro = `usage: runjail [OPTIONS] [--] [COMMAND [ARG...]]
 
 Runs COMMAND (default: the profile's command) in a jail described by a
 profile: the host read-only, your home hidden, the project writable, a
 persistent home of its own, and only the network the profile allows.
+`
 
+const runclaudeIntro = `usage: runclaude [OPTIONS] [--] [CLAUDE-ARG...]
+
+Runs Claude Code with --dangerously-skip-permissions and CLAUDE-ARGs in a
+jail described by the claude profile (the same as runjail -p claude --
+claude --dangerously-skip-permissions CLAUDE-ARG...).
+`
+
+const usage = `
 options:
   -p, --profile NAME|PATH   profile: a path (contains / or ends in .toml) or a
                             name from $XDG_CONFIG_HOME/runjail/profiles or the
@@ -128,7 +137,11 @@ func (c *cmd) main(args []string) int {
 		return c.errorf(fmt.Sprintf("run %s --help for the options", c.prog), "%v", err)
 	}
 	if help {
-		fmt.Fprintf(c.stdout, usage, c.prog, strings.Join(schema.BuiltinNames(profiles.FS), ", "), defProfile)
+		intro := runjailIntro
+		if c.prog == "runclaude" {
+			intro = runclaudeIntro
+		}
+		fmt.Fprintf(c.stdout, intro+usage, c.prog, strings.Join(schema.BuiltinNames(profiles.FS), ", "), defProfile)
 		return 0
 	}
 	if check {
