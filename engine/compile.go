@@ -109,6 +109,7 @@ func (c *compiler) compile(opt Options) error {
 		return err
 	}
 	c.credentials()
+	sort.SliceStable(c.plan.Env, func(i, j int) bool { return c.plan.Env[i].Name < c.plan.Env[j].Name })
 	return nil
 }
 
@@ -512,20 +513,8 @@ func isGitDir(dir string) bool {
 }
 
 func (c *compiler) env() error {
-	p, h, plan := c.p, c.h, c.plan
-	set := map[string]bool{}
-	add := func(name, value, from string) {
-		if set[name] {
-			for i := range plan.Env {
-				if plan.Env[i].Name == name {
-					plan.Env[i] = EnvVar{name, value, from}
-				}
-			}
-			return
-		}
-		set[name] = true
-		plan.Env = append(plan.Env, EnvVar{name, value, from})
-	}
+	p, h := c.p, c.h
+	add := c.setEnv
 	for _, kv := range h.Env {
 		name, value, _ := strings.Cut(kv, "=")
 		for _, pat := range p.Env.Pass {
@@ -544,8 +533,8 @@ func (c *compiler) env() error {
 	if h.Shell != "" {
 		add("SHELL", h.Shell, "runjail")
 	}
-	add("PWD", plan.Dir, "runjail")
-	add("RUNJAIL_SANDBOX", plan.Name, "runjail")
+	add("PWD", c.plan.Dir, "runjail")
+	add("RUNJAIL_SANDBOX", c.plan.Name, "runjail")
 	for _, v := range p.Env.Set {
 		val, err := c.expand(v.Value)
 		if err != nil {
@@ -553,8 +542,18 @@ func (c *compiler) env() error {
 		}
 		add(v.Name, val, "env.set at "+v.Value.Pos.String())
 	}
-	sort.SliceStable(plan.Env, func(i, j int) bool { return plan.Env[i].Name < plan.Env[j].Name })
 	return nil
+}
+
+// setEnv sets a variable of the jail's environment, replacing an earlier one.
+func (c *compiler) setEnv(name, value, from string) {
+	for i := range c.plan.Env {
+		if c.plan.Env[i].Name == name {
+			c.plan.Env[i] = EnvVar{name, value, from}
+			return
+		}
+	}
+	c.plan.Env = append(c.plan.Env, EnvVar{name, value, from})
 }
 
 // NetMode is the network mode the profile and the flags ask for ("" when
@@ -581,6 +580,9 @@ func (c *compiler) network(opt Options) error {
 		}
 		plan.Net.ModeFrom = "--net"
 	}
+	if plan.Net.Mode == "proxy" {
+		c.proxyMode()
+	}
 	for _, s := range n.Allow {
 		plan.Net.Allow = append(plan.Net.Allow, Rule{s.V, s.Pos.String()})
 	}
@@ -597,6 +599,24 @@ func (c *compiler) network(opt Options) error {
 		plan.Net.AllowPrivate = append(plan.Net.AllowPrivate, Rule{s.V, s.Pos.String()})
 	}
 	return nil
+}
+
+// proxyMode plans what makes the proxy the jail's way out: its listeners on
+// the jail's loopback, the jail's resolv.conf pointing at the jail's DNS
+// (whatever the host uses), and the proxy variables clients honour.
+func (c *compiler) proxyMode() {
+	plan := c.plan
+	plan.Listen = []Listen{{"proxy", "tcp", ProxyAddr}, {"dns", "udp", DNSAddr}, {"dns", "tcp", DNSAddr}}
+	host, _, _ := strings.Cut(DNSAddr, ":")
+	plan.Mounts = append(plan.Mounts, Mount{Kind: MountFile, Dst: c.canon("/etc/resolv.conf"),
+		Content: "# runjail: the jail's resolver answers allowed names only\nnameserver " + host + "\n", From: "network.mode proxy"})
+	url := "http://" + ProxyAddr
+	for _, name := range []string{"HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy"} {
+		c.setEnv(name, url, "network.mode proxy")
+	}
+	for _, name := range []string{"NO_PROXY", "no_proxy"} {
+		c.setEnv(name, "", "network.mode proxy")
+	}
 }
 
 func (c *compiler) credentials() {

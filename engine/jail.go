@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -59,6 +60,7 @@ type jail struct {
 
 	newroot int      // fd of /newroot while building
 	seal    []string // mounts made read-only once everything is on top
+	files   int      // files made by mountFile
 	slave   *os.File // the jail's pty, when the caller has a terminal
 }
 
@@ -84,6 +86,8 @@ func (j *jail) setup() error {
 		// The caller's session keyring (and any key in it) stays outside.
 		{"new session keyring", newSessionKeyring},
 		{"bring up loopback", j.loopbackUp},
+		// The host serves these; the jail reaches nothing else.
+		{"open the services' sockets", j.listen},
 		// Make /newroot the root and let go of the host's tree entirely.
 		{"pivot into the jail", j.pivot},
 		// Refuse to run if the real home is reachable after all.
@@ -155,6 +159,8 @@ func (j *jail) mountAll() error {
 			j.seal = append(j.seal, m.Dst)
 		case MountBind:
 			err = j.bind(m.Src, m.Dst, m.RO, m.File)
+		case MountFile:
+			err = j.mountFile(m.Dst, m.Content)
 		default:
 			err = fmt.Errorf("unknown mount kind %q", m.Kind)
 		}
@@ -231,16 +237,20 @@ func (j *jail) attach(tree int, dst string, file bool) error {
 	return unix.MoveMount(tree, "", dstFd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
 }
 
-// hideFile covers a file (typically a socket) with an empty read-only file
-// from the scratch root.
-func (j *jail) hideFile(dst string) error {
-	const empty = "/empty"
-	if fd, err := unix.Open(empty, unix.O_CREAT|unix.O_RDONLY|unix.O_CLOEXEC, 0o444); err == nil {
-		unix.Close(fd)
+// hideFile covers a file (typically a socket) with an empty read-only file.
+func (j *jail) hideFile(dst string) error { return j.mountFile(dst, "") }
+
+// mountFile puts a read-only file with content at dst, made in the scratch
+// root.
+func (j *jail) mountFile(dst, content string) error {
+	j.files++
+	name := fmt.Sprintf("/file%d", j.files)
+	if err := os.WriteFile(name, []byte(content), 0o444); err != nil {
+		return err
 	}
-	tree, err := unix.OpenTree(unix.AT_FDCWD, empty, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	tree, err := unix.OpenTree(unix.AT_FDCWD, name, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 	if err != nil {
-		return fmt.Errorf("open_tree %s: %v", empty, err)
+		return fmt.Errorf("open_tree %s: %v", name, err)
 	}
 	defer unix.Close(tree)
 	if err := setReadOnly(tree, false); err != nil {
@@ -400,6 +410,45 @@ func setReadOnly(fd int, recursive bool) error {
 		return fmt.Errorf("mount_setattr read-only: %v", err)
 	}
 	return nil
+}
+
+// listen opens the plan's sockets on the jail's loopback and hands them to
+// the host, which serves them (the proxy, DNS).
+func (j *jail) listen() error {
+	if len(j.plan.Listen) == 0 {
+		return nil
+	}
+	var fds []int
+	for _, l := range j.plan.Listen {
+		var f *os.File
+		switch l.Network {
+		case "tcp":
+			ln, err := net.Listen("tcp", l.Addr)
+			if err != nil {
+				return fmt.Errorf("listen %s %s: %v", l.Network, l.Addr, err)
+			}
+			f, err = ln.(*net.TCPListener).File()
+			ln.Close()
+			if err != nil {
+				return err
+			}
+		case "udp":
+			pc, err := net.ListenPacket("udp", l.Addr)
+			if err != nil {
+				return fmt.Errorf("listen %s %s: %v", l.Network, l.Addr, err)
+			}
+			f, err = pc.(*net.UDPConn).File()
+			pc.Close()
+			if err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("unknown network %q", l.Network)
+		}
+		defer f.Close() // the host holds its own copy once sent
+		fds = append(fds, int(f.Fd()))
+	}
+	return send(j.sock, message{Op: opListen}, fds...)
 }
 
 // newSessionKeyring joins a new anonymous session keyring, which the command

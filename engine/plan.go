@@ -26,6 +26,10 @@ type Plan struct {
 	Net    Network
 	Creds  []Credential
 
+	// Listen are the sockets init opens in the jail's network namespace for
+	// the host's services (proxy mode): the proxy, and DNS over UDP and TCP.
+	Listen []Listen
+
 	// Hidden are host directories that must be unreachable inside the jail
 	// (the real home); the jail checks after setup and refuses to run
 	// otherwise.
@@ -46,6 +50,7 @@ const (
 	MountTmpfs MountKind = "tmpfs" // an empty writable tmpfs
 	MountHide  MountKind = "hide"  // an empty read-only tmpfs
 	MountBind  MountKind = "bind"  // a host path, recursively
+	MountFile  MountKind = "file"  // a read-only file with Content (resolv.conf)
 )
 
 // Mount is one step of building the jail's filesystem.
@@ -55,11 +60,26 @@ type Mount struct {
 	Dst  string // path inside the jail
 	RO   bool
 	File bool // Src is not a directory
+	// Content is the text of a MountFile.
+	Content string `json:",omitempty"`
 	// Create asks the host to create Src as an empty directory first, so
 	// that the jail cannot create it (a missing .git/hooks).
 	Create bool
 	From   string // where the rule came from: "file:line:col", a flag, or a reason
 }
+
+// Listen is a socket opened inside the jail and served from the host.
+type Listen struct {
+	Service string // "proxy" or "dns"
+	Network string // "tcp" or "udp"
+	Addr    string // on the jail's loopback
+}
+
+// Addresses of the host's services inside a proxy-mode jail.
+const (
+	ProxyAddr = "127.0.0.1:3128"
+	DNSAddr   = "127.0.0.1:53"
+)
 
 // Copy is a host file copied into the persistent home.
 type Copy struct {

@@ -40,6 +40,7 @@ func (t *ttyIn) any() bool { return t != nil && (t.IsTTY[0] || t.IsTTY[1] || t.I
 const (
 	opStart   = "start"   // host → init: the plan
 	opPTY     = "pty"     // init → host: the pty master is attached
+	opListen  = "listen"  // init → host: the plan's Listen sockets are attached, in order
 	opWarn    = "warn"    // init → host: print Msg, carry on
 	opFail    = "fail"    // init → host: print Msg, exit with Code
 	opStopped = "stopped" // init → host: the command stopped (^Z)
@@ -70,7 +71,7 @@ func recv(fd int) (m message, files []*os.File, ok bool, err error) {
 		return m, nil, false, fmt.Errorf("message of %d bytes is too large", size)
 	}
 	buf := make([]byte, max(size, 1))
-	oob := make([]byte, unix.CmsgSpace(4*4))
+	oob := make([]byte, unix.CmsgSpace(8*4))
 	n, oobn, _, _, err := unix.Recvmsg(fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
 	if err != nil {
 		return m, nil, false, err

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -31,8 +32,19 @@ type Status struct {
 var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
 	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTSTP, syscall.SIGCONT, syscall.SIGWINCH}
 
+// Services are the host-side servers of a proxy-mode jail. Serve is given
+// the sockets init opened on the jail's loopback (the plan's Listen, in
+// order) and must return at once, serving in the background; the sockets are
+// closed when the jail ends.
+type Services interface {
+	Serve(p *Plan, listeners []net.Listener, packetConns []net.PacketConn)
+}
+
 // Jail is a jail's init, started in its namespaces and waiting for its plan.
 type Jail struct {
+	// Services serve a proxy-mode jail; without them such a plan is refused.
+	Services Services
+
 	cmd     *exec.Cmd
 	sock    int // the host's end of the socket to init
 	hostNet bool
@@ -123,7 +135,7 @@ func (j *Jail) close() {
 
 // Run starts a jail and executes the plan in it (Start, then Jail.Run).
 func Run(p *Plan, warn io.Writer) (Status, error) {
-	if err := checkMode(p); err != nil {
+	if err := checkMode(p, nil); err != nil {
 		return Status{}, err
 	}
 	j, err := Start(p.UID, p.GID, p.Net.Mode == "host")
@@ -133,8 +145,8 @@ func Run(p *Plan, warn io.Writer) (Status, error) {
 	return j.Run(p, warn)
 }
 
-func checkMode(p *Plan) error {
-	if p.Net.Mode == "proxy" {
+func checkMode(p *Plan, services Services) error {
+	if p.Net.Mode == "proxy" && services == nil {
 		return &Error{
 			Msg:  `network mode "proxy" is not available in this version of runjail yet`,
 			Hint: "run with --net none (loopback only) or --net host (no network isolation), or set network.mode in the profile",
@@ -149,7 +161,7 @@ func checkMode(p *Plan) error {
 // (exit status 125). The Jail is used up either way.
 func (j *Jail) Run(p *Plan, warn io.Writer) (Status, error) {
 	defer j.close()
-	err := checkMode(p)
+	err := checkMode(p, j.Services)
 	if err == nil && (p.Net.Mode == "host") != j.hostNet {
 		err = fmt.Errorf("the jail was started for another network mode than the plan's")
 	}
@@ -174,11 +186,18 @@ func (j *Jail) Run(p *Plan, warn io.Writer) (Status, error) {
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
 
+	var closers []io.Closer
+	defer func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}()
 	var (
-		fail  *Status
-		relay *ptyRelay
-		msgs  = make(chan message)
-		ptys  = make(chan *os.File, 1)
+		fail    *Status
+		relay   *ptyRelay
+		msgs    = make(chan message)
+		ptys    = make(chan *os.File, 1)
+		sockets = make(chan []*os.File, 1)
 	)
 	go func() {
 		defer close(msgs)
@@ -189,6 +208,10 @@ func (j *Jail) Run(p *Plan, warn io.Writer) (Status, error) {
 			}
 			if m.Op == opPTY && len(files) == 1 {
 				ptys <- files[0]
+				continue
+			}
+			if m.Op == opListen && len(files) == len(p.Listen) {
+				sockets <- files
 				continue
 			}
 			for _, f := range files {
@@ -217,6 +240,8 @@ loop:
 		select {
 		case master := <-ptys:
 			relay = startRelay(master, tty)
+		case files := <-sockets:
+			closers = j.serve(p, files)
 		case m, ok := <-msgs:
 			if !ok {
 				msgs = nil
@@ -276,6 +301,33 @@ loop:
 	}
 }
 
+// serve turns the sockets init opened into listeners and starts the
+// services on them.
+func (j *Jail) serve(p *Plan, files []*os.File) []io.Closer {
+	var (
+		closers []io.Closer
+		ls      []net.Listener
+		pcs     []net.PacketConn
+	)
+	for i, f := range files {
+		switch p.Listen[i].Network {
+		case "tcp":
+			if l, err := net.FileListener(f); err == nil {
+				ls = append(ls, l)
+				closers = append(closers, l)
+			}
+		case "udp":
+			if pc, err := net.FilePacketConn(f); err == nil {
+				pcs = append(pcs, pc)
+				closers = append(closers, pc)
+			}
+		}
+		f.Close()
+	}
+	j.Services.Serve(p, ls, pcs)
+	return closers
+}
+
 // jailAttr asks for the namespaces, mapping the caller's uid and gid to
 // themselves and nothing else.
 func jailAttr(uid, gid int, hostNet bool) *syscall.SysProcAttr {
@@ -302,10 +354,10 @@ func jailAttr(uid, gid int, hostNet bool) *syscall.SysProcAttr {
 }
 
 // initCaps are what init needs in its user namespace: mounts, hostname and
-// pivot_root (SYS_ADMIN), loopback (NET_ADMIN), dropping the bounding set
-// (SETPCAP), and making mount points anywhere in its own tmpfs and home
-// (DAC_OVERRIDE, FOWNER).
-var initCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_SETPCAP, unix.CAP_DAC_OVERRIDE, unix.CAP_FOWNER}
+// pivot_root (SYS_ADMIN), loopback (NET_ADMIN), the DNS port
+// (NET_BIND_SERVICE), securebits (SETPCAP), and making mount points
+// anywhere in its own tmpfs and home (DAC_OVERRIDE, FOWNER).
+var initCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_NET_BIND_SERVICE, unix.CAP_SETPCAP, unix.CAP_DAC_OVERRIDE, unix.CAP_FOWNER}
 
 // ptyRelay copies between the caller's terminal and the jail's pty master.
 type ptyRelay struct {
