@@ -9,9 +9,14 @@ require (
 	golang.org/x/term v0.48.0
 )
 
-require golang.org/x/net v0.62.0
+require (
+	github.com/google/martian/v3 v3.3.3
+	golang.org/x/net v0.62.0
+)
+
+require golang.org/x/text v0.43.0 // indirect
 
 require (
 	github.com/BurntSushi/toml v1.6.0
-	golang.org/x/tools v0.26.0 // indirect
+	golang.org/x/tools v0.51.0 // indirect
 )

@@ -174,7 +174,7 @@ func (c *cmd) main(args []string) int {
 	}
 	// init boots in its namespaces while the plan is compiled.
 	var jail *engine.Jail
-	if mode := engine.NetMode(prof, opt); !explain && (mode == "none" || mode == "host") {
+	if mode := engine.NetMode(prof, opt); !explain && mode != "" {
 		if jail, err = engine.Start(host.UID, host.GID, mode == "host"); err != nil {
 			return c.fail(err)
 		}
@@ -190,12 +190,15 @@ func (c *cmd) main(args []string) int {
 		engine.Explain(c.stdout, plan)
 		return 0
 	}
-	var st engine.Status
-	if jail != nil {
-		st, err = jail.Run(plan, c.stderr)
-	} else {
-		st, err = engine.Run(plan, c.stderr)
+	if plan.Net.Mode == "proxy" {
+		svc, err := newServices(plan)
+		if err != nil {
+			jail.Stop()
+			return c.fail(err)
+		}
+		jail.Services = svc
 	}
+	st, err := jail.Run(plan, c.stderr)
 	if err != nil {
 		return c.fail(err)
 	}

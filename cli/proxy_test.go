@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// proxyJail returns a runjail command in proxy mode with a profile allowing
+// allow (and private addresses allowPrivate), running sh -c script.
+func proxyJail(t *testing.T, allow, allowPrivate []string, script string) *exec.Cmd {
+	t.Helper()
+	needCurl(t)
+	cmd := runjailCmd(t, "-p", "./p.toml", "--", "sh", "-c", script)
+	q := func(list []string) string {
+		for i, s := range list {
+			list[i] = fmt.Sprintf("%q", s)
+		}
+		return "[" + strings.Join(list, ", ") + "]"
+	}
+	profile := fmt.Sprintf("version = 1\nextends = \"default\"\n[network]\nmode = \"proxy\"\nallow = %s\nallow_private = %s\n", q(allow), q(allowPrivate))
+	if err := os.WriteFile(filepath.Join(cmd.Dir, "p.toml"), []byte(profile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+func needCurl(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Fatal("curl is needed: apt-get install curl (.ci/run installs it)")
+	}
+}
+
+func hostPort(t *testing.T, srv *httptest.Server) string {
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Host
+}
+
+// An allowed host is reached through the proxy's CONNECT tunnel (TLS end to
+// end); the same address without the allowlist entry, or without
+// allow_private for a loopback address, is refused; a direct connection to
+// the host's loopback finds nothing.
+func TestProxyTunnelAndRefusals(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "hello-tls")
+	}))
+	defer srv.Close()
+	hp := hostPort(t, srv)
+
+	out, err := proxyJail(t, []string{hp}, []string{"127.0.0.1"}, "curl -sSk https://"+hp+"/").CombinedOutput()
+	if err != nil || string(out) != "hello-tls" {
+		t.Fatalf("allowed host through the tunnel: %v %q", err, out)
+	}
+
+	out, _ = proxyJail(t, nil, []string{"127.0.0.1"}, "curl -sSk https://"+hp+"/; echo; curl -sS http://denied.example/").CombinedOutput()
+	if !strings.Contains(string(out), "CONNECT tunnel failed, response 403") ||
+		!strings.Contains(string(out), `runjail: denied.example:80 refused: "denied.example:80" is not in the allowlist`) ||
+		!strings.Contains(string(out), "runjail --allow denied.example") {
+		t.Errorf("a host not in the allowlist: %s", out)
+	}
+
+	// The SSRF guard: allowed by name, but the address is the host's loopback.
+	out, _ = proxyJail(t, []string{hp}, nil, "curl -sSk https://"+hp+"/").CombinedOutput()
+	if !strings.Contains(string(out), "CONNECT tunnel failed, response 502") || strings.Contains(string(out), "hello-tls") {
+		t.Errorf("loopback without allow_private: %s", out)
+	}
+
+	out, _ = proxyJail(t, []string{hp}, []string{"127.0.0.1"}, "curl -sSk --noproxy '*' https://"+hp+"/").CombinedOutput()
+	if strings.Contains(string(out), "hello-tls") || !strings.Contains(string(out), "Couldn't connect") {
+		t.Errorf("a direct connection left the jail: %s", out)
+	}
+}
+
+// A streamed response reaches the client event by event: the server holds
+// the stream open until the test has read the first event from inside the
+// jail.
+func TestProxyStreams(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "data: first\n\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-time.After(20 * time.Second):
+		}
+		fmt.Fprint(w, "data: second\n\n")
+	}))
+	defer srv.Close()
+	hp := hostPort(t, srv)
+	cmd := proxyJail(t, []string{hp}, []string{"127.0.0.1"}, "curl -sSNk https://"+hp+"/")
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	r := bufio.NewReader(stdout)
+	line, err := r.ReadString('\n')
+	if err != nil || line != "data: first\n" {
+		t.Fatalf("first event: %q %v", line, err)
+	}
+	close(release) // only now does the server send the rest
+	rest, _ := r.ReadString(0)
+	if !strings.Contains(rest, "data: second") {
+		t.Errorf("rest of the stream: %q", rest)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("runjail: %v", err)
+	}
+}

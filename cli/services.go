@@ -1,0 +1,50 @@
+package cli
+
+import (
+	"net"
+	"net/netip"
+
+	"github.com/runjail/runjail/engine"
+	"github.com/runjail/runjail/proxy"
+	"github.com/runjail/runjail/proxy/dns"
+	"github.com/runjail/runjail/proxy/policy"
+)
+
+// services serve a proxy-mode jail from the host: the egress proxy on the
+// jail's proxy port and the jail's DNS.
+type services struct{ pol *policy.Policy }
+
+// newServices compiles the plan's network rules into a policy.
+func newServices(p *engine.Plan) (*services, error) {
+	rules := func(rs []engine.Rule) []policy.Rule {
+		out := make([]policy.Rule, len(rs))
+		for i, r := range rs {
+			out[i] = policy.Rule{Pattern: r.Value, From: r.From}
+		}
+		return out
+	}
+	pol, err := policy.New(policy.Config{Allow: rules(p.Net.Allow), Deny: rules(p.Net.Deny), AllowPrivate: rules(p.Net.AllowPrivate)})
+	if err != nil {
+		return nil, err
+	}
+	return &services{pol: pol}, nil
+}
+
+// Serve implements engine.Services; the sockets are the plan's Listen:
+// the proxy (tcp), DNS (udp), DNS (tcp).
+func (s *services) Serve(p *engine.Plan, ls []net.Listener, pcs []net.PacketConn) {
+	if len(ls) != 2 || len(pcs) != 1 {
+		return
+	}
+	go proxy.New(s.pol).Serve(ls[0])
+	// Allowed names resolve to the jail's loopback: clients that honour the
+	// proxy variables never connect to it, others find nothing there.
+	h := &dns.Handler{
+		Allowed: func(name string) bool { return s.pol.Host(name, 443).Allow || s.pol.Host(name, 80).Allow },
+		A:       netip.MustParseAddr("127.0.0.1"),
+		AAAA:    netip.MustParseAddr("::1"),
+		TTL:     5,
+	}
+	go h.Serve(pcs[0])
+	go h.ServeTCP(ls[1])
+}

@@ -1,0 +1,215 @@
+// Package proxy is runjail's egress proxy: every request a jail makes leaves
+// through it, and the policy allows or refuses each one. It is built on
+// github.com/google/martian/v3; the decisions themselves are in
+// proxy/policy.
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/martian/v3"
+	mlog "github.com/google/martian/v3/log"
+
+	"github.com/runjail/runjail/proxy/policy"
+)
+
+func init() {
+	// martian logs every refused or failed request at error level to the
+	// terminal the jail shares; runjail reports them itself.
+	mlog.SetLevel(mlog.Silent)
+}
+
+// Proxy serves the jail's HTTP proxy port.
+type Proxy struct {
+	pol      *policy.Policy
+	m        *martian.Proxy
+	resolver *net.Resolver
+	dialer   net.Dialer
+}
+
+// New returns a proxy enforcing pol.
+func New(pol *policy.Policy) *Proxy {
+	p := &Proxy{pol: pol, resolver: net.DefaultResolver, dialer: net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}}
+	m := martian.NewProxy()
+	// Every connection leaves through dial, which asks the policy again: a
+	// refusal holds even if the request modifier's is somehow skipped
+	// (martian goes on after a modifier's error).
+	m.SetDial(p.dial)
+	m.SetRoundTripper(&http.Transport{
+		TLSHandshakeTimeout: 10 * time.Second,
+		MaxIdleConnsPerHost: 16,
+		IdleConnTimeout:     90 * time.Second,
+	})
+	m.SetRequestModifier(martian.RequestModifierFunc(p.check))
+	p.m = m
+	return p
+}
+
+// Serve accepts the jail's connections on l until Close.
+func (p *Proxy) Serve(l net.Listener) error {
+	return p.m.Serve(noDeadlineListener{l})
+}
+
+// Close stops the proxy.
+func (p *Proxy) Close() { p.m.Close() }
+
+// check refuses a request the policy does not allow, answering it itself:
+// 403 with what to do, then the connection is closed. An allowed CONNECT is
+// tunnelled here too: martian's own tunnel buffers what the client sends
+// (4 KiB) until the end, which stalls a TLS handshake.
+func (p *Proxy) check(req *http.Request) error {
+	host, port := target(req)
+	d := p.pol.Host(host, port)
+	if d.Allow && req.Method != http.MethodConnect {
+		return nil
+	}
+	ctx := martian.NewContext(req)
+	conn, brw, err := ctx.Session().Hijack()
+	if err != nil {
+		return err // dial refuses it all the same
+	}
+	defer conn.Close()
+	if !d.Allow {
+		writeRefusal(brw, req, http.StatusForbidden, refusalBody(host, port, d.Reason))
+		return nil
+	}
+	p.tunnel(conn, brw, req, net.JoinHostPort(host, strconv.Itoa(port)))
+	return nil
+}
+
+// tunnel connects the jail's connection to addr and copies both ways until
+// both sides are done.
+func (p *Proxy) tunnel(conn net.Conn, brw *bufio.ReadWriter, req *http.Request, addr string) {
+	up, err := p.dial("tcp", addr)
+	if err != nil {
+		writeRefusal(brw, req, http.StatusBadGateway, fmt.Sprintf("runjail: cannot reach %s: %v\n", addr, err))
+		return
+	}
+	defer up.Close()
+	if _, err := io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+		return
+	}
+	done := make(chan struct{}, 2)
+	go func() {
+		// What the client sent after its CONNECT is already in brw.
+		io.Copy(up, brw.Reader)
+		closeWrite(up)
+		done <- struct{}{}
+	}()
+	go func() {
+		io.Copy(conn, up)
+		closeWrite(conn)
+		done <- struct{}{}
+	}()
+	<-done
+	<-done
+}
+
+func closeWrite(c net.Conn) {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+}
+
+// target is the host and port a request is for.
+func target(req *http.Request) (string, int) {
+	hostport := req.URL.Host
+	if hostport == "" {
+		hostport = req.Host
+	}
+	defPort := 80
+	if req.Method == http.MethodConnect || req.URL.Scheme == "https" {
+		defPort = 443
+	}
+	host, portStr, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return strings.Trim(hostport, "[]"), defPort
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return host, -1
+	}
+	return host, port
+}
+
+func refusalBody(host string, port int, reason string) string {
+	hp := net.JoinHostPort(host, strconv.Itoa(port))
+	allow := host
+	if port != 443 && port != 80 {
+		allow = hp
+	}
+	return fmt.Sprintf("runjail: %s refused: %s\n"+
+		"To allow it for one run: runjail --allow %s ...\n"+
+		"To allow it always: add %q to allow in the [network] table of the profile.\n", hp, reason, allow, allow)
+}
+
+func writeRefusal(w *bufio.ReadWriter, req *http.Request, code int, body string) {
+	res := &http.Response{
+		StatusCode: code, ProtoMajor: 1, ProtoMinor: 1, Request: req,
+		Header:        http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "Connection": {"close"}},
+		Body:          io.NopCloser(strings.NewReader(body)),
+		ContentLength: int64(len(body)),
+		Close:         true,
+	}
+	res.Write(w)
+	w.Flush()
+}
+
+// dial connects to addr for the jail, asking the policy about the name and
+// then about every address it resolves to (the SSRF guard); the first
+// allowed address is dialled.
+func (p *Proxy) dial(network, addr string) (net.Conn, error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("bad port in %q", addr)
+	}
+	if d := p.pol.Host(host, port); !d.Allow {
+		return nil, errors.New(d.Reason)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ips, err := p.resolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil, err
+	}
+	var refused []string
+	for _, ip := range ips {
+		d := p.pol.Dial(host, ip.Unmap())
+		if !d.Allow {
+			refused = append(refused, d.Reason)
+			continue
+		}
+		return p.dialer.DialContext(ctx, network, net.JoinHostPort(ip.Unmap().String(), portStr))
+	}
+	return nil, fmt.Errorf("%s resolves only to addresses the proxy may not reach: %s", host, strings.Join(refused, "; "))
+}
+
+// noDeadlineListener's connections ignore deadlines: martian sets one per
+// request (5 minutes by default), which would cut every longer tunnel or
+// stream an agent keeps open for hours.
+type noDeadlineListener struct{ net.Listener }
+
+func (l noDeadlineListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return noDeadlineConn{c}, nil
+}
+
+type noDeadlineConn struct{ net.Conn }
+
+func (noDeadlineConn) SetDeadline(time.Time) error { return nil }
