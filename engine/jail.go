@@ -420,35 +420,41 @@ func (j *jail) listen() error {
 	}
 	var fds []int
 	for _, l := range j.plan.Listen {
-		var f *os.File
-		switch l.Network {
-		case "tcp":
-			ln, err := net.Listen("tcp", l.Addr)
-			if err != nil {
-				return fmt.Errorf("listen %s %s: %v", l.Network, l.Addr, err)
-			}
-			f, err = ln.(*net.TCPListener).File()
-			ln.Close()
-			if err != nil {
-				return err
-			}
-		case "udp":
-			pc, err := net.ListenPacket("udp", l.Addr)
-			if err != nil {
-				return fmt.Errorf("listen %s %s: %v", l.Network, l.Addr, err)
-			}
-			f, err = pc.(*net.UDPConn).File()
-			pc.Close()
-			if err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("unknown network %q", l.Network)
+		sock, err := openSocket(l)
+		if err != nil {
+			return fmt.Errorf("listen %s %s: %v", l.Network, l.Addr, err)
+		}
+		f, err := sock.File()
+		sock.Close()
+		if err != nil {
+			return err
 		}
 		defer f.Close() // the host holds its own copy once sent
 		fds = append(fds, int(f.Fd()))
 	}
 	return send(j.sock, message{Op: opListen}, fds...)
+}
+
+// openSocket listens on l in this network namespace.
+func openSocket(l Listen) (interface {
+	File() (*os.File, error)
+	Close() error
+}, error) {
+	switch l.Network {
+	case "tcp":
+		ln, err := net.Listen("tcp", l.Addr)
+		if err != nil {
+			return nil, err
+		}
+		return ln.(*net.TCPListener), nil
+	case "udp":
+		pc, err := net.ListenPacket("udp", l.Addr)
+		if err != nil {
+			return nil, err
+		}
+		return pc.(*net.UDPConn), nil
+	}
+	return nil, fmt.Errorf("unknown network %q", l.Network)
 }
 
 // newSessionKeyring joins a new anonymous session keyring, which the command
