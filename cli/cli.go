@@ -18,6 +18,7 @@ import (
 
 	"github.com/runjail/runjail/engine"
 	"github.com/runjail/runjail/profiles"
+	"github.com/runjail/runjail/proxy"
 	"github.com/runjail/runjail/schema"
 )
 
@@ -97,6 +98,8 @@ options:
       --ro-bind SRC[:DST]   show host path SRC read-only at DST (repeatable)
       --allow HOST[:PORT]   add to the egress allowlist (repeatable)
       --net none|proxy|host override network.mode
+      --log FILE            egress audit log, JSON lines (default:
+                            $XDG_STATE_HOME/runjail/NAME/egress.log)
       --explain             print the plan with where each rule came from
       --check               check that this host can run jails
   -h, --help                show this help
@@ -115,6 +118,7 @@ func (c *cmd) main(args []string) int {
 	fs.SetOutput(io.Discard)
 	var (
 		profile, name, net   string
+		logPath              string
 		explain, check, help bool
 		allow, binds, roBind listFlag
 	)
@@ -129,6 +133,7 @@ func (c *cmd) main(args []string) int {
 	}
 	fs.StringVar(&net, "net", "", "")
 	fs.BoolVar(&explain, "explain", false, "")
+	fs.StringVar(&logPath, "log", "", "")
 	fs.BoolVar(&check, "check", false, "")
 	fs.Var(&allow, "allow", "")
 	fs.Var(&binds, "bind", "")
@@ -191,7 +196,13 @@ func (c *cmd) main(args []string) int {
 		return 0
 	}
 	if plan.Net.Mode == "proxy" {
-		svc, err := newServices(plan)
+		logFile, err := openLog(logPath, plan.Name)
+		if err != nil {
+			jail.Stop()
+			return c.errorf("choose another file with --log FILE", "cannot open the egress log: %v", err)
+		}
+		defer logFile.Close()
+		svc, err := newServices(plan, proxy.NewAudit(logFile, plan.Name))
 		if err != nil {
 			jail.Stop()
 			return c.fail(err)

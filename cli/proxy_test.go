@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -16,10 +17,10 @@ import (
 
 // proxyJail returns a runjail command in proxy mode with a profile allowing
 // allow (and private addresses allowPrivate), running sh -c script.
-func proxyJail(t *testing.T, allow, allowPrivate []string, script string) *exec.Cmd {
+func proxyJail(t *testing.T, allow, allowPrivate []string, script string, flags ...string) *exec.Cmd {
 	t.Helper()
 	needCurl(t)
-	cmd := runjailCmd(t, "-p", "./p.toml", "--", "sh", "-c", script)
+	cmd := runjailCmd(t, append(append([]string{"-p", "./p.toml"}, flags...), "--", "sh", "-c", script)...)
 	q := func(list []string) string {
 		for i, s := range list {
 			list[i] = fmt.Sprintf("%q", s)
@@ -117,5 +118,46 @@ func TestProxyStreams(t *testing.T) {
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("runjail: %v", err)
+	}
+}
+
+// Every decision is logged, as JSON lines, without secrets.
+func TestProxyAuditLog(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "hello-tls")
+	}))
+	defer srv.Close()
+	hp := hostPort(t, srv)
+	logPath := filepath.Join(t.TempDir(), "egress.log")
+	out, err := proxyJail(t, []string{hp}, []string{"127.0.0.1"},
+		"curl -sSk https://"+hp+"/; curl -sS 'http://denied.example/x?token=SECRET-TOKEN'", "--log", logPath).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "SECRET-TOKEN") {
+		t.Errorf("the log holds a query string: %s", b)
+	}
+	var entries []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var e map[string]any
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("not a JSON line: %q", line)
+		}
+		entries = append(entries, e)
+	}
+	if len(entries) != 2 {
+		t.Fatalf("want 2 entries, got %d: %s", len(entries), b)
+	}
+	tunnel, denied := entries[0], entries[1]
+	if tunnel["method"] != "CONNECT" || tunnel["decision"] != "allow" || tunnel["bytes_down"].(float64) <= 0 || tunnel["sandbox"] != "p" {
+		t.Errorf("tunnel entry: %v", tunnel)
+	}
+	if denied["method"] != "GET" || denied["decision"] != "deny" || denied["host"] != "denied.example" ||
+		denied["port"].(float64) != 80 || denied["path"] != "/x" || !strings.Contains(denied["reason"].(string), "allowlist") {
+		t.Errorf("denied entry: %v", denied)
 	}
 }

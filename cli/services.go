@@ -3,6 +3,10 @@ package cli
 import (
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
+
+	"github.com/adrg/xdg"
 
 	"github.com/runjail/runjail/engine"
 	"github.com/runjail/runjail/proxy"
@@ -12,10 +16,14 @@ import (
 
 // services serve a proxy-mode jail from the host: the egress proxy on the
 // jail's proxy port and the jail's DNS.
-type services struct{ pol *policy.Policy }
+type services struct {
+	pol   *policy.Policy
+	audit *proxy.Audit
+}
 
-// newServices compiles the plan's network rules into a policy.
-func newServices(p *engine.Plan) (*services, error) {
+// newServices compiles the plan's network rules into a policy; decisions
+// are logged to audit.
+func newServices(p *engine.Plan, audit *proxy.Audit) (*services, error) {
 	rules := func(rs []engine.Rule) []policy.Rule {
 		out := make([]policy.Rule, len(rs))
 		for i, r := range rs {
@@ -27,7 +35,7 @@ func newServices(p *engine.Plan) (*services, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &services{pol: pol}, nil
+	return &services{pol: pol, audit: audit}, nil
 }
 
 // Serve implements engine.Services; the sockets are the plan's Listen:
@@ -36,7 +44,7 @@ func (s *services) Serve(p *engine.Plan, ls []net.Listener, pcs []net.PacketConn
 	if len(ls) != 2 || len(pcs) != 1 {
 		return
 	}
-	go proxy.New(s.pol).Serve(ls[0])
+	go proxy.New(s.pol, s.audit).Serve(ls[0])
 	// Allowed names resolve to the jail's loopback: clients that honour the
 	// proxy variables never connect to it, others find nothing there.
 	h := &dns.Handler{
@@ -47,4 +55,16 @@ func (s *services) Serve(p *engine.Plan, ls []net.Listener, pcs []net.PacketConn
 	}
 	go h.Serve(pcs[0])
 	go h.ServeTCP(ls[1])
+}
+
+// openLog opens the egress audit log for appending: path, or by default
+// $XDG_STATE_HOME/runjail/NAME/egress.log (outside anything a jail sees).
+func openLog(path, sandbox string) (*os.File, error) {
+	if path == "" {
+		path = filepath.Join(xdg.StateHome, "runjail", sandbox, "egress.log")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 }

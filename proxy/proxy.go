@@ -34,11 +34,13 @@ type Proxy struct {
 	m        *martian.Proxy
 	resolver *net.Resolver
 	dialer   net.Dialer
+	audit    *Audit
 }
 
-// New returns a proxy enforcing pol.
-func New(pol *policy.Policy) *Proxy {
-	p := &Proxy{pol: pol, resolver: net.DefaultResolver, dialer: net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}}
+// New returns a proxy enforcing pol, recording each decision in audit (which
+// may be nil).
+func New(pol *policy.Policy, audit *Audit) *Proxy {
+	p := &Proxy{pol: pol, audit: audit, resolver: net.DefaultResolver, dialer: net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}}
 	m := martian.NewProxy()
 	// Every connection leaves through dial, which asks the policy again: a
 	// refusal holds even if the request modifier's is somehow skipped
@@ -67,9 +69,11 @@ func (p *Proxy) Close() { p.m.Close() }
 // tunnelled here too: martian's own tunnel buffers what the client sends
 // (4 KiB) until the end, which stalls a TLS handshake.
 func (p *Proxy) check(req *http.Request) error {
+	start := time.Now()
 	host, port := target(req)
 	d := p.pol.Host(host, port)
 	if d.Allow && req.Method != http.MethodConnect {
+		p.audit.Record(Entry{Time: start, Method: req.Method, Host: host, Port: port, Path: req.URL.Path, Decision: "allow", Reason: d.Reason})
 		return nil
 	}
 	ctx := martian.NewContext(req)
@@ -80,38 +84,42 @@ func (p *Proxy) check(req *http.Request) error {
 	defer conn.Close()
 	if !d.Allow {
 		writeRefusal(brw, req, http.StatusForbidden, refusalBody(host, port, d.Reason))
+		p.audit.Record(Entry{Time: start, Method: req.Method, Host: host, Port: port, Path: req.URL.Path, Decision: "deny", Reason: d.Reason})
 		return nil
 	}
-	p.tunnel(conn, brw, req, net.JoinHostPort(host, strconv.Itoa(port)))
+	e := Entry{Time: start, Method: req.Method, Host: host, Port: port, Decision: "allow", Reason: d.Reason}
+	e.BytesUp, e.BytesDown, err = p.tunnel(conn, brw, req, net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		e.Decision, e.Reason = "error", err.Error()
+	}
+	e.Duration = time.Since(start)
+	p.audit.Record(e)
 	return nil
 }
 
 // tunnel connects the jail's connection to addr and copies both ways until
 // both sides are done.
-func (p *Proxy) tunnel(conn net.Conn, brw *bufio.ReadWriter, req *http.Request, addr string) {
-	up, err := p.dial("tcp", addr)
+func (p *Proxy) tunnel(conn net.Conn, brw *bufio.ReadWriter, req *http.Request, addr string) (up, down int64, err error) {
+	upstream, err := p.dial("tcp", addr)
 	if err != nil {
 		writeRefusal(brw, req, http.StatusBadGateway, fmt.Sprintf("runjail: cannot reach %s: %v\n", addr, err))
-		return
+		return 0, 0, err
 	}
-	defer up.Close()
+	defer upstream.Close()
 	if _, err := io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
-		return
+		return 0, 0, err
 	}
-	done := make(chan struct{}, 2)
+	done := make(chan struct{})
 	go func() {
 		// What the client sent after its CONNECT is already in brw.
-		io.Copy(up, brw.Reader)
-		closeWrite(up)
-		done <- struct{}{}
+		up, _ = io.Copy(upstream, brw.Reader)
+		closeWrite(upstream)
+		close(done)
 	}()
-	go func() {
-		io.Copy(conn, up)
-		closeWrite(conn)
-		done <- struct{}{}
-	}()
+	down, _ = io.Copy(conn, upstream)
+	closeWrite(conn)
 	<-done
-	<-done
+	return up, down, nil
 }
 
 func closeWrite(c net.Conn) {
