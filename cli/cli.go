@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -98,6 +99,8 @@ options:
       --ro-bind SRC[:DST]   show host path SRC read-only at DST (repeatable)
       --allow HOST[:PORT]   add to the egress allowlist (repeatable)
       --net none|proxy|host override network.mode
+      --upstream HOST=URL   send HOST's proxied traffic to URL (repeatable)
+      --upstream-ca FILE    extra CA certificates trusted for upstream TLS
       --log FILE            egress audit log, JSON lines (default:
                             $XDG_STATE_HOME/runjail/NAME/egress.log)
       --explain             print the plan with where each rule came from
@@ -118,7 +121,8 @@ func (c *cmd) main(args []string) int {
 	fs.SetOutput(io.Discard)
 	var (
 		profile, name, net   string
-		logPath              string
+		logPath, upstreamCA  string
+		upstreams            listFlag
 		explain, check, help bool
 		allow, binds, roBind listFlag
 	)
@@ -134,6 +138,8 @@ func (c *cmd) main(args []string) int {
 	fs.StringVar(&net, "net", "", "")
 	fs.BoolVar(&explain, "explain", false, "")
 	fs.StringVar(&logPath, "log", "", "")
+	fs.Var(&upstreams, "upstream", "")
+	fs.StringVar(&upstreamCA, "upstream-ca", "", "")
 	fs.BoolVar(&check, "check", false, "")
 	fs.Var(&allow, "allow", "")
 	fs.Var(&binds, "bind", "")
@@ -177,6 +183,20 @@ func (c *cmd) main(args []string) int {
 			opt.Binds = append(opt.Binds, engine.Bind{Src: src, Dst: dst, RO: l.ro})
 		}
 	}
+	for _, u := range upstreams {
+		h, target, ok := strings.Cut(u, "=")
+		if !ok || h == "" || target == "" {
+			return c.errorf("use --upstream HOST=URL, e.g. --upstream api.anthropic.com=https://127.0.0.1:8443", "bad --upstream %q", u)
+		}
+		opt.Upstreams = append(opt.Upstreams, engine.Upstream{Host: h, URL: target})
+	}
+	var ca *proxy.CA
+	if engine.NetMode(prof, opt) == "proxy" && !explain {
+		if ca, err = proxy.LoadCA(filepath.Join(host.DataHome, "runjail")); err != nil {
+			return c.errorf("check the permissions of "+filepath.Join(host.DataHome, "runjail"), "the proxy's CA: %v", err)
+		}
+		opt.ProxyCA = ca.CertPEM
+	}
 	// init boots in its namespaces while the plan is compiled.
 	var jail *engine.Jail
 	if mode := engine.NetMode(prof, opt); !explain && mode != "" {
@@ -202,7 +222,7 @@ func (c *cmd) main(args []string) int {
 			return c.errorf("choose another file with --log FILE", "cannot open the egress log: %v", err)
 		}
 		defer logFile.Close()
-		svc, err := newServices(plan, proxy.NewAudit(logFile, plan.Name))
+		svc, err := newServices(plan, proxy.NewAudit(logFile, plan.Name), ca, upstreamCA)
 		if err != nil {
 			jail.Stop()
 			return c.fail(err)

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -159,5 +160,31 @@ func TestProxyAuditLog(t *testing.T) {
 	if denied["method"] != "GET" || denied["decision"] != "deny" || denied["host"] != "denied.example" ||
 		denied["port"].(float64) != 80 || denied["path"] != "/x" || !strings.Contains(denied["reason"].(string), "allowlist") {
 		t.Errorf("denied entry: %v", denied)
+	}
+}
+
+// A host with an --upstream is intercepted: the jail trusts the proxy's CA
+// (no -k), its requests go to the upstream, and a request for another host
+// inside the tunnel (domain fronting) gets 421.
+func TestProxyUpstreamIntercepted(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "upstream saw %s %s", r.Host, r.URL.Path)
+	}))
+	defer srv.Close()
+	caFile := filepath.Join(t.TempDir(), "upstream-ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := proxyJail(t, []string{"api.example.com"}, nil,
+		"curl -sS https://api.example.com/v1/messages; echo; curl -sS -H 'Host: other.example' https://api.example.com/",
+		"--upstream", "api.example.com="+srv.URL, "--upstream-ca", caFile).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !strings.Contains(string(out), "upstream saw "+hostPort(t, srv)+" /v1/messages") {
+		t.Errorf("intercepted request did not reach the upstream: %s", out)
+	}
+	if !strings.Contains(string(out), `runjail: the request is for "other.example" inside a tunnel to "api.example.com"`) {
+		t.Errorf("domain fronting was not refused: %s", out)
 	}
 }

@@ -1,10 +1,14 @@
 package cli
 
 import (
+	"crypto/x509"
+	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/adrg/xdg"
 
@@ -17,13 +21,14 @@ import (
 // services serve a proxy-mode jail from the host: the egress proxy on the
 // jail's proxy port and the jail's DNS.
 type services struct {
-	pol   *policy.Policy
-	audit *proxy.Audit
+	pol *policy.Policy
+	prx *proxy.Proxy
 }
 
 // newServices compiles the plan's network rules into a policy; decisions
-// are logged to audit.
-func newServices(p *engine.Plan, audit *proxy.Audit) (*services, error) {
+// are logged to audit, intercepted hosts signed by ca, and upstream servers
+// verified with the system's roots plus those in the PEM file upstreamCA.
+func newServices(p *engine.Plan, audit *proxy.Audit, ca *proxy.CA, upstreamCA string) (*services, error) {
 	rules := func(rs []engine.Rule) []policy.Rule {
 		out := make([]policy.Rule, len(rs))
 		for i, r := range rs {
@@ -31,11 +36,37 @@ func newServices(p *engine.Plan, audit *proxy.Audit) (*services, error) {
 		}
 		return out
 	}
-	pol, err := policy.New(policy.Config{Allow: rules(p.Net.Allow), Deny: rules(p.Net.Deny), AllowPrivate: rules(p.Net.AllowPrivate)})
+	opt := proxy.Options{Audit: audit, CA: ca, Upstreams: map[string]*url.URL{}}
+	exempt := map[string]bool{}
+	for _, u := range p.Net.Upstreams {
+		parsed, err := url.Parse(u.URL)
+		if err != nil {
+			return nil, err
+		}
+		opt.Upstreams[u.Host] = parsed
+		exempt[strings.ToLower(parsed.Hostname())] = true // named by the user: no SSRF guard
+	}
+	if upstreamCA != "" {
+		pem, err := os.ReadFile(upstreamCA)
+		if err != nil {
+			return nil, fmt.Errorf("--upstream-ca: %v", err)
+		}
+		if opt.RootCAs, err = x509.SystemCertPool(); err != nil {
+			opt.RootCAs = x509.NewCertPool()
+		}
+		if !opt.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--upstream-ca %s: no PEM certificate in it", upstreamCA)
+		}
+	}
+	pol, err := policy.New(policy.Config{Allow: rules(p.Net.Allow), Deny: rules(p.Net.Deny), AllowPrivate: rules(p.Net.AllowPrivate), Upstreams: exempt})
 	if err != nil {
 		return nil, err
 	}
-	return &services{pol: pol, audit: audit}, nil
+	prx, err := proxy.New(pol, opt)
+	if err != nil {
+		return nil, err
+	}
+	return &services{pol: pol, prx: prx}, nil
 }
 
 // Serve implements engine.Services; the sockets are the plan's Listen:
@@ -44,7 +75,7 @@ func (s *services) Serve(p *engine.Plan, ls []net.Listener, pcs []net.PacketConn
 	if len(ls) != 2 || len(pcs) != 1 {
 		return
 	}
-	go proxy.New(s.pol, s.audit).Serve(ls[0])
+	go s.prx.Serve(ls[0])
 	// Allowed names resolve to the jail's loopback: clients that honour the
 	// proxy variables never connect to it, others find nothing there.
 	h := &dns.Handler{

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -25,6 +26,11 @@ type Options struct {
 	Binds   []Bind   // --bind, --ro-bind
 	Allow   []string // --allow
 	Net     string   // --net
+	// Upstreams are --upstream HOST=URL flags: HOST's proxied traffic goes
+	// to URL. Only the command line (or user config) can say so.
+	Upstreams []Upstream
+	// ProxyCA is the proxy CA's certificate (PEM), trusted in proxy mode.
+	ProxyCA []byte
 }
 
 // Bind is a --bind or --ro-bind flag.
@@ -64,6 +70,7 @@ type compiler struct {
 	realHome string
 	project  string
 	binds    []Mount
+	proxyCA  []byte
 }
 
 func (c *compiler) compile(opt Options) error {
@@ -573,6 +580,7 @@ func NetMode(p *schema.Profile, opt Options) string {
 
 func (c *compiler) network(opt Options) error {
 	n, plan := c.p.Network, c.plan
+	c.proxyCA = opt.ProxyCA
 	plan.Net = Network{Mode: NetMode(c.p, opt), ModeFrom: n.Mode.Pos.String(), Approve: n.Approve.V}
 	if opt.Net != "" {
 		if plan.Net.Mode == "" {
@@ -585,6 +593,16 @@ func (c *compiler) network(opt Options) error {
 	}
 	for _, s := range n.Allow {
 		plan.Net.Allow = append(plan.Net.Allow, Rule{s.V, s.Pos.String()})
+	}
+	for _, u := range opt.Upstreams {
+		parsed, err := url.Parse(u.URL)
+		if err != nil || (parsed.Scheme != "https" && parsed.Scheme != "http") || parsed.Host == "" || (parsed.Path != "" && parsed.Path != "/") {
+			return &Error{Msg: fmt.Sprintf("--upstream %s=%s: the URL must be http(s)://HOST[:PORT]", u.Host, u.URL), Hint: "e.g. --upstream api.anthropic.com=https://127.0.0.1:8443"}
+		}
+		if _, err := schema.ParseHostPattern(u.Host); err != nil || strings.Contains(u.Host, "*") || strings.Contains(u.Host, ":") {
+			return &Error{Msg: fmt.Sprintf("--upstream %s=%s: %q is not a host name", u.Host, u.URL, u.Host), Hint: "use --upstream HOST=URL with an exact host, e.g. api.anthropic.com"}
+		}
+		plan.Net.Upstreams = append(plan.Net.Upstreams, Upstream{Host: strings.ToLower(u.Host), URL: parsed.Scheme + "://" + parsed.Host})
 	}
 	for _, a := range opt.Allow {
 		if _, err := schema.ParseHostPattern(a); err != nil {
@@ -610,12 +628,52 @@ func (c *compiler) proxyMode() {
 	host, _, _ := strings.Cut(DNSAddr, ":")
 	plan.Mounts = append(plan.Mounts, Mount{Kind: MountFile, Dst: c.canon("/etc/resolv.conf"),
 		Content: "# runjail: the jail's resolver answers allowed names only\nnameserver " + host + "\n", From: "network.mode proxy"})
-	url := "http://" + ProxyAddr
+	proxyURL := "http://" + ProxyAddr
 	for _, name := range []string{"HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy"} {
-		c.setEnv(name, url, "network.mode proxy")
+		c.setEnv(name, proxyURL, "network.mode proxy")
 	}
 	for _, name := range []string{"NO_PROXY", "no_proxy"} {
 		c.setEnv(name, "", "network.mode proxy")
+	}
+	c.trustProxyCA()
+}
+
+// systemBundles are where distributions keep the CA bundle TLS clients read.
+var systemBundles = []string{
+	"/etc/ssl/certs/ca-certificates.crt",                // Debian, Ubuntu, Arch, Gentoo
+	"/etc/pki/tls/certs/ca-bundle.crt",                  // Fedora, RHEL
+	"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", // Fedora, RHEL
+	"/etc/ssl/ca-bundle.pem",                            // openSUSE
+	"/etc/ssl/cert.pem",                                 // Alpine
+}
+
+// trustProxyCA makes the jail's TLS clients trust the proxy's CA: the
+// system bundles are shown with the CA added, and the variables curl, git,
+// Node, Python and Go read name the first of them.
+func (c *compiler) trustProxyCA() {
+	if len(c.proxyCA) == 0 {
+		return
+	}
+	first := ""
+	seen := map[string]bool{}
+	for _, path := range systemBundles {
+		real, err := filepath.EvalSymlinks(path)
+		if err != nil || seen[real] {
+			continue
+		}
+		seen[real] = true
+		// init reads the bundle itself: it is too big for the plan message.
+		c.plan.Mounts = append(c.plan.Mounts, Mount{Kind: MountFile, Src: real, Dst: real, Content: string(c.proxyCA), From: "network.mode proxy (proxy CA added)"})
+		if first == "" {
+			first = path
+		}
+	}
+	if first == "" {
+		c.note("no system CA bundle found: TLS clients in the jail will not trust the proxy's CA", "network.mode proxy")
+		return
+	}
+	for _, name := range []string{"SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO"} {
+		c.setEnv(name, first, "network.mode proxy")
 	}
 }
 

@@ -62,6 +62,9 @@ func Explain(w io.Writer, p *Plan) error {
 		for _, r := range p.Net.AllowPrivate {
 			pr("  allow_private\t%s\t%s\n", r.Value, r.From)
 		}
+		for _, u := range p.Net.Upstreams {
+			pr("  upstream\t%s\t%s\t--upstream\n", u.Host, u.URL)
+		}
 		pr("  approve\t%v\n", p.Net.Approve)
 	}
 	if len(p.Creds) > 0 {

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -160,7 +161,18 @@ func (j *jail) mountAll() error {
 		case MountBind:
 			err = j.bind(m.Src, m.Dst, m.RO, m.File)
 		case MountFile:
-			err = j.mountFile(m.Dst, m.Content)
+			content := m.Content
+			if m.Src != "" {
+				var base []byte
+				if base, err = readHostFile(m.Src); err != nil {
+					break
+				}
+				if len(base) > 0 && base[len(base)-1] != '\n' {
+					base = append(base, '\n')
+				}
+				content = string(base) + content
+			}
+			err = j.mountFile(m.Dst, content)
 		default:
 			err = fmt.Errorf("unknown mount kind %q", m.Kind)
 		}
@@ -235,6 +247,19 @@ func (j *jail) attach(tree int, dst string, file bool) error {
 	}
 	defer unix.Close(dstFd)
 	return unix.MoveMount(tree, "", dstFd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+}
+
+// readHostFile reads a host file from the old root, refusing symlinks (the
+// plan holds real paths).
+func readHostFile(path string) ([]byte, error) {
+	fd, err := unix.Openat2(unix.AT_FDCWD, "/oldroot"+path, &unix.OpenHow{
+		Flags: unix.O_RDONLY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS})
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 16<<20))
 }
 
 // hideFile covers a file (typically a socket) with an empty read-only file.

@@ -50,7 +50,7 @@ const (
 	MountTmpfs MountKind = "tmpfs" // an empty writable tmpfs
 	MountHide  MountKind = "hide"  // an empty read-only tmpfs
 	MountBind  MountKind = "bind"  // a host path, recursively
-	MountFile  MountKind = "file"  // a read-only file with Content (resolv.conf)
+	MountFile  MountKind = "file"  // a read-only file: host file Src, if any, then Content
 )
 
 // Mount is one step of building the jail's filesystem.
@@ -60,7 +60,8 @@ type Mount struct {
 	Dst  string // path inside the jail
 	RO   bool
 	File bool // Src is not a directory
-	// Content is the text of a MountFile.
+	// Content is the text of a MountFile, after that of the host file Src
+	// if there is one.
 	Content string `json:",omitempty"`
 	// Create asks the host to create Src as an empty directory first, so
 	// that the jail cannot create it (a missing .git/hooks).
@@ -102,6 +103,13 @@ type Network struct {
 	Deny         []Rule
 	AllowPrivate []Rule
 	Approve      bool
+	// Upstreams send a host's traffic elsewhere (--upstream).
+	Upstreams []Upstream
+}
+
+// Upstream is an --upstream HOST=URL flag.
+type Upstream struct {
+	Host, URL string
 }
 
 // Rule is one network policy entry.

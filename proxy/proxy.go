@@ -7,17 +7,21 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/martian/v3"
 	mlog "github.com/google/martian/v3/log"
+	"github.com/google/martian/v3/mitm"
 
 	"github.com/runjail/runjail/proxy/policy"
 )
@@ -30,30 +34,75 @@ func init() {
 
 // Proxy serves the jail's HTTP proxy port.
 type Proxy struct {
-	pol      *policy.Policy
-	m        *martian.Proxy
-	resolver *net.Resolver
-	dialer   net.Dialer
-	audit    *Audit
+	pol       *policy.Policy
+	opt       Options
+	m         *martian.Proxy
+	resolver  *net.Resolver
+	dialer    net.Dialer
+	upstreams map[string]bool // host:port of every Upstreams URL
 }
 
-// New returns a proxy enforcing pol, recording each decision in audit (which
-// may be nil).
-func New(pol *policy.Policy, audit *Audit) *Proxy {
-	p := &Proxy{pol: pol, audit: audit, resolver: net.DefaultResolver, dialer: net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}}
+// Options are what a proxy needs besides its policy.
+type Options struct {
+	Audit *Audit // where decisions are recorded; nil records nothing
+	// CA signs the certificates shown for intercepted hosts; without it no
+	// host is intercepted.
+	CA *CA
+	// Upstreams sends an intercepted host's requests to another URL (tests,
+	// gateways): host (lowercase, no port) to scheme://host[:port].
+	Upstreams map[string]*url.URL
+	// RootCAs verify upstream servers; nil means the system's.
+	RootCAs *x509.CertPool
+}
+
+// New returns a proxy enforcing pol.
+func New(pol *policy.Policy, opt Options) (*Proxy, error) {
+	p := &Proxy{pol: pol, opt: opt, resolver: net.DefaultResolver,
+		dialer: net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}, upstreams: map[string]bool{}}
+	for _, u := range opt.Upstreams {
+		p.upstreams[hostPortOf(u)] = true
+	}
 	m := martian.NewProxy()
 	// Every connection leaves through dial, which asks the policy again: a
 	// refusal holds even if the request modifier's is somehow skipped
 	// (martian goes on after a modifier's error).
 	m.SetDial(p.dial)
 	m.SetRoundTripper(&http.Transport{
+		TLSClientConfig:     &tls.Config{RootCAs: opt.RootCAs},
 		TLSHandshakeTimeout: 10 * time.Second,
 		MaxIdleConnsPerHost: 16,
 		IdleConnTimeout:     90 * time.Second,
 	})
+	if opt.CA != nil && len(opt.Upstreams) > 0 {
+		// Only CONNECTs that check leaves to martian get here: the hosts it
+		// intercepts.
+		mc, err := mitm.NewConfig(opt.CA.Cert, opt.CA.Key)
+		if err != nil {
+			return nil, err
+		}
+		mc.SetValidity(24 * time.Hour)
+		mc.SetOrganization("runjail")
+		m.SetMITM(mc)
+	}
 	m.SetRequestModifier(martian.RequestModifierFunc(p.check))
 	p.m = m
-	return p
+	return p, nil
+}
+
+// intercepts reports whether CONNECTs to host are intercepted.
+func (p *Proxy) intercepts(host string) bool {
+	_, ok := p.opt.Upstreams[strings.ToLower(host)]
+	return ok && p.opt.CA != nil
+}
+
+func hostPortOf(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	if u.Scheme == "http" {
+		return net.JoinHostPort(u.Hostname(), "80")
+	}
+	return net.JoinHostPort(u.Hostname(), "443")
 }
 
 // Serve accepts the jail's connections on l until Close.
@@ -72,11 +121,28 @@ func (p *Proxy) check(req *http.Request) error {
 	start := time.Now()
 	host, port := target(req)
 	d := p.pol.Host(host, port)
-	if d.Allow && req.Method != http.MethodConnect {
-		p.audit.Record(Entry{Time: start, Method: req.Method, Host: host, Port: port, Path: req.URL.Path, Decision: "allow", Reason: d.Reason})
+	ctx := martian.NewContext(req)
+	const targetKey = "runjail.connect-target"
+	if t, ok := ctx.Session().Get(targetKey); ok && req.Method != http.MethodConnect && !strings.EqualFold(t.(string), host) {
+		// Domain fronting: a request for another host inside the tunnel
+		// to this one.
+		return p.refuse(ctx, req, http.StatusMisdirectedRequest, Entry{Time: start, Method: req.Method, Host: host, Port: port, Path: req.URL.Path, Decision: "deny",
+			Reason: fmt.Sprintf("the request is for %q inside a tunnel to %q", host, t)})
+	}
+	switch {
+	case d.Allow && req.Method == http.MethodConnect && p.intercepts(host):
+		// martian terminates TLS with our CA; the requests inside come
+		// back here.
+		ctx.Session().Set(targetKey, strings.ToLower(host))
+		p.opt.Audit.Record(Entry{Time: start, Method: req.Method, Host: host, Port: port, Decision: "allow", Reason: d.Reason + "; intercepted"})
+		return nil
+	case d.Allow && req.Method != http.MethodConnect:
+		if u, ok := p.opt.Upstreams[strings.ToLower(host)]; ok && ctx.Session().IsSecure() {
+			req.URL.Scheme, req.URL.Host, req.Host = u.Scheme, u.Host, u.Host
+		}
+		p.opt.Audit.Record(Entry{Time: start, Method: req.Method, Host: host, Port: port, Path: req.URL.Path, Decision: "allow", Reason: d.Reason})
 		return nil
 	}
-	ctx := martian.NewContext(req)
 	conn, brw, err := ctx.Session().Hijack()
 	if err != nil {
 		return err // dial refuses it all the same
@@ -84,7 +150,7 @@ func (p *Proxy) check(req *http.Request) error {
 	defer conn.Close()
 	if !d.Allow {
 		writeRefusal(brw, req, http.StatusForbidden, refusalBody(host, port, d.Reason))
-		p.audit.Record(Entry{Time: start, Method: req.Method, Host: host, Port: port, Path: req.URL.Path, Decision: "deny", Reason: d.Reason})
+		p.opt.Audit.Record(Entry{Time: start, Method: req.Method, Host: host, Port: port, Path: req.URL.Path, Decision: "deny", Reason: d.Reason})
 		return nil
 	}
 	e := Entry{Time: start, Method: req.Method, Host: host, Port: port, Decision: "allow", Reason: d.Reason}
@@ -93,7 +159,19 @@ func (p *Proxy) check(req *http.Request) error {
 		e.Decision, e.Reason = "error", err.Error()
 	}
 	e.Duration = time.Since(start)
-	p.audit.Record(e)
+	p.opt.Audit.Record(e)
+	return nil
+}
+
+// refuse answers req itself with code and closes the connection.
+func (p *Proxy) refuse(ctx *martian.Context, req *http.Request, code int, e Entry) error {
+	conn, brw, err := ctx.Session().Hijack()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	writeRefusal(brw, req, code, "runjail: "+e.Reason+"\n")
+	p.opt.Audit.Record(e)
 	return nil
 }
 
@@ -184,7 +262,8 @@ func (p *Proxy) dial(network, addr string) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bad port in %q", addr)
 	}
-	if d := p.pol.Host(host, port); !d.Allow {
+	// An --upstream URL was named by the user on the command line.
+	if d := p.pol.Host(host, port); !d.Allow && !p.upstreams[addr] {
 		return nil, errors.New(d.Reason)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

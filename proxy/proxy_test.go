@@ -60,7 +60,7 @@ func TestDialAsksThePolicy(t *testing.T) {
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	_, port, _ := net.SplitHostPort(addr)
 
-	p := New(newPolicy(t, []string{"localhost:" + port}, nil), nil)
+	p := mustNew(t, newPolicy(t, []string{"localhost:" + port}, nil), Options{})
 	if _, err := p.dial("tcp", "denied.example:443"); err == nil || !strings.Contains(err.Error(), "not in the allowlist") {
 		t.Errorf("a name not allowed was dialled: %v", err)
 	}
@@ -69,7 +69,7 @@ func TestDialAsksThePolicy(t *testing.T) {
 		c.Close()
 		t.Errorf("localhost was dialled without allow_private")
 	}
-	p = New(newPolicy(t, []string{"localhost:" + port}, []string{"127.0.0.1", "::1"}), nil)
+	p = mustNew(t, newPolicy(t, []string{"localhost:" + port}, []string{"127.0.0.1", "::1"}), Options{})
 	c, err := p.dial("tcp", "localhost:"+port)
 	if err != nil {
 		t.Fatalf("allowed with allow_private: %v", err)
@@ -83,7 +83,7 @@ func TestRefusalSurvivesModifierError(t *testing.T) {
 	srv, hits := upstream(t)
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
 	// Only some other port is allowed; the upstream's own is not.
-	p := New(newPolicy(t, []string{"localhost:1"}, []string{"127.0.0.1", "::1"}), nil)
+	p := mustNew(t, newPolicy(t, []string{"localhost:1"}, []string{"127.0.0.1", "::1"}), Options{})
 	p.m.SetRequestModifier(martian.RequestModifierFunc(func(*http.Request) error { return errors.New("modifier failed") }))
 	client := serve(t, p)
 	res, err := client.Get("http://localhost:" + port + "/")
@@ -103,7 +103,7 @@ func TestRefusalSurvivesModifierError(t *testing.T) {
 func TestPlainHTTP(t *testing.T) {
 	srv, hits := upstream(t)
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
-	client := serve(t, New(newPolicy(t, []string{"localhost:" + port}, []string{"127.0.0.1", "::1"}), nil))
+	client := serve(t, mustNew(t, newPolicy(t, []string{"localhost:" + port}, []string{"127.0.0.1", "::1"}), Options{}))
 	res, err := client.Get("http://localhost:" + port + "/")
 	if err != nil {
 		t.Fatal(err)
@@ -125,4 +125,13 @@ func TestPlainHTTP(t *testing.T) {
 	if hits.Load() != 1 {
 		t.Errorf("upstream hits %d, want 1", hits.Load())
 	}
+}
+
+func mustNew(t *testing.T, pol *policy.Policy, opt Options) *Proxy {
+	t.Helper()
+	p, err := New(pol, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
