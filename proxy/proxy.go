@@ -14,6 +14,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"strconv"
 	"strings"
@@ -85,8 +86,63 @@ func New(pol *policy.Policy, opt Options) (*Proxy, error) {
 		m.SetMITM(mc)
 	}
 	m.SetRequestModifier(martian.RequestModifierFunc(p.check))
+	m.SetResponseModifier(martian.ResponseModifierFunc(p.stream))
 	p.m = m
 	return p, nil
+}
+
+// stream writes a streamed response (server-sent events, AWS event
+// streams, or any body of unknown length) to the client itself, flushing
+// each piece as it arrives: martian buffers a response (4 KiB) and flushes
+// only at its end, which would hold back every event. The connection closes
+// after the stream.
+func (p *Proxy) stream(res *http.Response) error {
+	if res.Request == nil || !isStream(res) {
+		return nil
+	}
+	conn, brw, err := martian.NewContext(res.Request).Session().Hijack()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	defer res.Body.Close()
+	res.Header.Del("Content-Length")
+	res.Header.Set("Transfer-Encoding", "chunked")
+	res.Header.Set("Connection", "close")
+	fmt.Fprintf(brw, "HTTP/1.1 %03d %s\r\n", res.StatusCode, http.StatusText(res.StatusCode))
+	res.Header.Write(brw)
+	brw.WriteString("\r\n")
+	if err := brw.Flush(); err != nil {
+		return nil
+	}
+	cw := httputil.NewChunkedWriter(brw)
+	buf := make([]byte, 32<<10)
+	for {
+		n, rerr := res.Body.Read(buf)
+		if n > 0 {
+			if _, err := cw.Write(buf[:n]); err != nil {
+				return nil
+			}
+			if err := brw.Flush(); err != nil {
+				return nil
+			}
+		}
+		if rerr != nil {
+			break
+		}
+	}
+	cw.Close()
+	brw.WriteString("\r\n")
+	brw.Flush()
+	return nil
+}
+
+// isStream reports whether res is delivered piece by piece.
+func isStream(res *http.Response) bool {
+	ct := strings.ToLower(res.Header.Get("Content-Type"))
+	return strings.HasPrefix(ct, "text/event-stream") ||
+		strings.HasPrefix(ct, "application/vnd.amazon.eventstream") ||
+		(res.ContentLength < 0 && res.Request.Method != http.MethodHead && res.StatusCode != http.StatusNoContent && res.StatusCode != http.StatusNotModified)
 }
 
 // intercepts reports whether CONNECTs to host are intercepted.
