@@ -13,13 +13,14 @@ all: build
 build:
 	$(GO) build -trimpath -o bin/runjail ./cmd/runjail
 	$(GO) build -trimpath -o bin/runclaude ./cmd/runclaude
+	$(GO) build -trimpath -o bin/runproxy ./cmd/runproxy
 
 install: build
 	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 bin/runjail bin/runclaude $(DESTDIR)$(BINDIR)/
+	install -m 0755 bin/runjail bin/runclaude bin/runproxy $(DESTDIR)$(BINDIR)/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/runjail $(DESTDIR)$(BINDIR)/runclaude
+	rm -f $(DESTDIR)$(BINDIR)/runjail $(DESTDIR)$(BINDIR)/runclaude $(DESTDIR)$(BINDIR)/runproxy
 
 # Everything: unit tests, golden plans, CLI scripts and the attack suite,
 # which runs real jails as the calling user.

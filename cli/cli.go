@@ -30,7 +30,7 @@ const (
 	ExitNotFound      = 127
 )
 
-// Main runs the command line of prog ("runjail" or "runclaude") with args
+// Main runs the command line of prog ("runjail", "runclaude" or "runproxy") with args
 // (without the program name) and returns the exit status.
 func Main(prog string, args []string) int {
 	if engine.IsInit() {
@@ -39,6 +39,9 @@ func Main(prog string, args []string) int {
 	// Descriptors the caller leaked to runjail go no further.
 	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
 	c := &cmd{prog: prog, stdout: os.Stdout, stderr: os.Stderr}
+	if prog == "runproxy" {
+		return c.runproxy(args)
+	}
 	return c.main(args)
 }
 

@@ -14,6 +14,7 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"runjail":   func() { os.Exit(Main("runjail", os.Args[1:])) },
 		"runclaude": func() { os.Exit(Main("runclaude", os.Args[1:])) },
+		"runproxy":  func() { os.Exit(Main("runproxy", os.Args[1:])) },
 	})
 }
 
