@@ -169,6 +169,10 @@ func TestProxyAuditLog(t *testing.T) {
 // inside the tunnel (domain fronting) gets 421.
 func TestProxyUpstreamIntercepted(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/info/refs") {
+			http.NotFound(w, r) // what git asks first
+			return
+		}
 		fmt.Fprintf(w, "upstream saw %s %s", r.Host, r.URL.Path)
 	}))
 	defer srv.Close()
@@ -187,6 +191,18 @@ func TestProxyUpstreamIntercepted(t *testing.T) {
 	}
 	if !strings.Contains(string(out), `runjail: the request is for "other.example" inside a tunnel to "api.example.com"`) {
 		t.Errorf("domain fronting was not refused: %s", out)
+	}
+
+	// Other ordinary clients: Python's urllib and git (which gets this
+	// upstream's 404 for a repository: TLS through the proxy worked).
+	out, _ = proxyJail(t, []string{"api.example.com"}, nil,
+		`/usr/bin/python3 -c 'import urllib.request; print(urllib.request.urlopen("https://api.example.com/py").read().decode())'; git ls-remote https://api.example.com/repo.git 2>&1`,
+		"--upstream", "api.example.com="+srv.URL, "--upstream-ca", caFile).CombinedOutput()
+	if !strings.Contains(string(out), "upstream saw "+hostPort(t, srv)+" /py") {
+		t.Errorf("python through the proxy: %s", out)
+	}
+	if !strings.Contains(string(out), "repository 'https://api.example.com/repo.git/' not found") {
+		t.Errorf("git through the proxy: %s", out)
 	}
 }
 

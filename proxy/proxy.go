@@ -94,17 +94,19 @@ func New(pol *policy.Policy, opt Options) (*Proxy, error) {
 // stream writes a streamed response (server-sent events, AWS event
 // streams, or any body of unknown length) to the client itself, flushing
 // each piece as it arrives: martian buffers a response (4 KiB) and flushes
-// only at its end, which would hold back every event. The connection closes
-// after the stream.
+// only at its end, which would hold back every event.
 func (p *Proxy) stream(res *http.Response) error {
 	if res.Request == nil || !isStream(res) {
 		return nil
 	}
-	conn, brw, err := martian.NewContext(res.Request).Session().Hijack()
+	// The connection is left open: inside an intercepted tunnel, closing
+	// the TCP connection would skip TLS's close_notify (GnuTLS clients
+	// such as git call that a truncation). "Connection: close" tells the
+	// client to close it, and martian does once it reads nothing more.
+	_, brw, err := martian.NewContext(res.Request).Session().Hijack()
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
 	defer res.Body.Close()
 	res.Header.Del("Content-Length")
 	res.Header.Set("Transfer-Encoding", "chunked")
