@@ -231,6 +231,9 @@ func (c *cmd) main(args []string) int {
 			return c.fail(err)
 		}
 		jail.Services = svc
+		if svc.page != nil {
+			fmt.Fprintf(c.stderr, "%s: approve refused hosts at %s\n", c.prog, svc.page.URL())
+		}
 	}
 	st, err := jail.Run(plan, c.stderr)
 	if err != nil {

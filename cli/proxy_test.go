@@ -60,7 +60,7 @@ func TestProxyTunnelAndRefusals(t *testing.T) {
 	defer srv.Close()
 	hp := hostPort(t, srv)
 
-	out, err := proxyJail(t, []string{hp}, []string{"127.0.0.1"}, "curl -sSk https://"+hp+"/").CombinedOutput()
+	out, err := proxyJail(t, []string{hp}, []string{"127.0.0.1"}, "curl -sSk https://"+hp+"/").Output()
 	if err != nil || string(out) != "hello-tls" {
 		t.Fatalf("allowed host through the tunnel: %v %q", err, out)
 	}
@@ -265,4 +265,48 @@ func firstLine(r *bufio.Reader) (string, error) {
 	case <-time.After(10 * time.Second):
 		return "", fmt.Errorf("the first event did not arrive while the stream was open (buffered by the proxy?)")
 	}
+}
+
+// A host refused in a running jail is approved on the approval page (the
+// link runjail prints) and works at once, in the same session.
+func TestProxyApproveLive(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "hello-approved")
+	}))
+	defer srv.Close()
+	hp := hostPort(t, srv)
+	host, port, _ := strings.Cut(hp, ":")
+	cmd := proxyJail(t, nil, []string{"127.0.0.1"},
+		"curl -sSk https://"+hp+"/ 2>&1; echo; while [ ! -e approved ]; do sleep 0.05; done; curl -sSk https://"+hp+"/")
+	stderr, _ := cmd.StderrPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line, _ := bufio.NewReader(stderr).ReadString('\n')
+	pageURL, ok := strings.CutPrefix(strings.TrimSpace(line), "runjail: approve refused hosts at ")
+	if !ok {
+		t.Fatalf("runjail did not print the approval page: %q", line)
+	}
+	out := bufio.NewReader(stdout)
+	first, _ := out.ReadString('\n')
+	if !strings.Contains(first, "response 403") {
+		t.Fatalf("before approval: %q", first)
+	}
+	u, _ := url.Parse(pageURL)
+	form := url.Values{"host": {host}, "port": {port}}
+	req, _ := http.NewRequest("POST", "http://"+u.Host+"/approve?"+u.RawQuery, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "http://"+u.Host)
+	res, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil || res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve: %v %v", err, res)
+	}
+	os.WriteFile(filepath.Join(cmd.Dir, "approved"), nil, 0o644)
+	rest, _ := out.ReadString(0)
+	if strings.TrimSpace(rest) != "hello-approved" {
+		t.Errorf("after approval: %q", rest)
+	}
+	cmd.Wait()
 }

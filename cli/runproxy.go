@@ -113,6 +113,9 @@ func (c *cmd) runproxy(args []string) int {
 		return c.errorf("choose another address with --listen ADDR", "%v", err)
 	}
 	fmt.Fprintf(c.stderr, "%s: listening on %s (%d allow rules); CA: runproxy --export-ca FILE\n", c.prog, l.Addr(), len(plan.Net.Allow))
+	if svc.page != nil {
+		fmt.Fprintf(c.stderr, "%s: approve refused hosts at %s\n", c.prog, svc.page.URL())
+	}
 	done := make(chan error, 1)
 	go func() { done <- svc.prx.Serve(l) }()
 	sigs := make(chan os.Signal, 1)

@@ -21,8 +21,9 @@ import (
 // services serve a proxy-mode jail from the host: the egress proxy on the
 // jail's proxy port and the jail's DNS.
 type services struct {
-	pol *policy.Policy
-	prx *proxy.Proxy
+	pol  *policy.Policy
+	prx  *proxy.Proxy
+	page *proxy.ApprovalPage // nil when approve = false
 }
 
 // newServices compiles the plan's network rules into a policy; decisions
@@ -62,11 +63,21 @@ func newServices(p *engine.Plan, audit *proxy.Audit, ca *proxy.CA, upstreamCA st
 	if err != nil {
 		return nil, err
 	}
-	prx, err := proxy.New(pol, opt)
-	if err != nil {
+	svc := &services{pol: pol}
+	if p.Net.Approve {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("approval page: %v", err)
+		}
+		if svc.page, err = proxy.NewApprovalPage(pol, p.Name, l); err != nil {
+			return nil, err
+		}
+		opt.NeverDial = map[string]bool{svc.page.Addr(): true}
+	}
+	if svc.prx, err = proxy.New(pol, opt); err != nil {
 		return nil, err
 	}
-	return &services{pol: pol, prx: prx}, nil
+	return svc, nil
 }
 
 // Serve implements engine.Services; the sockets are the plan's Listen:

@@ -54,6 +54,9 @@ type Options struct {
 	Upstreams map[string]*url.URL
 	// RootCAs verify upstream servers; nil means the system's.
 	RootCAs *x509.CertPool
+	// NeverDial are host:port addresses the proxy never connects to, even
+	// when allowed (the approval page).
+	NeverDial map[string]bool
 }
 
 // New returns a proxy enforcing pol.
@@ -335,6 +338,10 @@ func (p *Proxy) dial(network, addr string) (net.Conn, error) {
 		d := p.pol.Dial(host, ip.Unmap())
 		if !d.Allow {
 			refused = append(refused, d.Reason)
+			continue
+		}
+		if p.opt.NeverDial[net.JoinHostPort(ip.Unmap().String(), portStr)] {
+			refused = append(refused, "the approval page is not for the jail")
 			continue
 		}
 		return p.dialer.DialContext(ctx, network, net.JoinHostPort(ip.Unmap().String(), portStr))
