@@ -106,4 +106,3 @@ func (a *ApprovalPage) approve(w http.ResponseWriter, r *http.Request) {
 	a.pol.Approve(host, port, "approval page")
 	http.Redirect(w, r, "/?token="+url.QueryEscape(a.token), http.StatusSeeOther)
 }
-
