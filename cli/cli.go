@@ -225,7 +225,9 @@ func (c *cmd) main(args []string) int {
 			return c.errorf("choose another file with --log FILE", "cannot open the egress log: %v", err)
 		}
 		defer logFile.Close()
-		svc, err := newServices(plan, proxy.NewAudit(logFile, plan.Name), ca, upstreamCA)
+		audit := proxy.NewAudit(logFile, plan.Name)
+		defer audit.Flush()
+		svc, err := newServices(plan, audit, ca, upstreamCA)
 		if err != nil {
 			jail.Stop()
 			return c.fail(err)

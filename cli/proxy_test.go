@@ -310,3 +310,42 @@ func TestProxyApproveLive(t *testing.T) {
 	}
 	cmd.Wait()
 }
+
+// Node's https and fetch ignore HTTPS_PROXY (before Node 24): the jail's
+// DNS sends them to its loopback, where the proxy serves port 443 by the
+// server name the client asks for, under the same policy.
+func TestProxyClientsWithoutProxySupport(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Fatal("node is needed: the CI machine has Node.js; apt-get install nodejs")
+	}
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "upstream saw %s", r.URL.Path)
+	}))
+	defer srv.Close()
+	caFile := filepath.Join(t.TempDir(), "upstream-ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := `
+setTimeout(() => { console.log("timed out"); process.exit(3); }, 20000).unref();
+const https = require("https");
+const get = (u) => new Promise((ok) => https.get(u, { agent: false }, (res) => {
+  let b = ""; res.on("data", (d) => b += d); res.on("end", () => ok(res.statusCode + " " + b));
+}).on("error", (e) => ok("error " + e.code)));
+(async () => {
+  console.log("https.get:", await get("https://api.example.com/node-https"));
+  const r = await fetch("https://api.example.com/node-fetch").then((r) => r.text(), (e) => "error " + (e.cause ? e.cause.code : e));
+  console.log("fetch:", r);
+  console.log("denied:", await get("https://denied.example.com/"));
+})();`
+	out, err := proxyJail(t, []string{"api.example.com"}, nil, "env -u HTTPS_PROXY -u https_proxy -u HTTP_PROXY -u http_proxy node -e '"+script+"'",
+		"--upstream", "api.example.com="+srv.URL, "--upstream-ca", caFile).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for _, want := range []string{"https.get: 200 upstream saw /node-https", "fetch: upstream saw /node-fetch", "denied: error ENOTFOUND"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("want %q in:\n%s", want, out)
+		}
+	}
+}

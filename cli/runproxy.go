@@ -104,7 +104,9 @@ func (c *cmd) runproxy(args []string) int {
 		return c.errorf("choose another file with --log FILE", "cannot open the egress log: %v", err)
 	}
 	defer logFile.Close()
-	svc, err := newServices(plan, proxy.NewAudit(logFile, plan.Name), ca, upstreamCA)
+	audit := proxy.NewAudit(logFile, plan.Name)
+	defer audit.Flush()
+	svc, err := newServices(plan, audit, ca, upstreamCA)
 	if err != nil {
 		return c.fail(err)
 	}

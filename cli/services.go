@@ -80,23 +80,29 @@ func newServices(p *engine.Plan, audit *proxy.Audit, ca *proxy.CA, upstreamCA st
 	return svc, nil
 }
 
-// Serve implements engine.Services; the sockets are the plan's Listen:
-// the proxy (tcp), DNS (udp), DNS (tcp).
-func (s *services) Serve(p *engine.Plan, ls []net.Listener, pcs []net.PacketConn) {
-	if len(ls) != 2 || len(pcs) != 1 {
-		return
-	}
-	go s.prx.Serve(ls[0])
-	// Allowed names resolve to the jail's loopback: clients that honour the
-	// proxy variables never connect to it, others find nothing there.
+// Serve implements engine.Services: the proxy on its port and on the
+// jail's 443 and 80, DNS over UDP and TCP.
+func (s *services) Serve(p *engine.Plan, socks []engine.Socket) {
+	// Allowed names resolve to the jail's loopback, IPv4 only (the
+	// listeners are there): clients that honour the proxy variables never
+	// connect to it, others reach the proxy's 443 and 80.
 	h := &dns.Handler{
 		Allowed: func(name string) bool { return s.pol.Host(name, 443).Allow || s.pol.Host(name, 80).Allow },
 		A:       netip.MustParseAddr("127.0.0.1"),
-		AAAA:    netip.MustParseAddr("::1"),
 		TTL:     5,
 	}
-	go h.Serve(pcs[0])
-	go h.ServeTCP(ls[1])
+	for _, sock := range socks {
+		switch {
+		case sock.Service == "proxy", sock.Service == "http":
+			go s.prx.Serve(sock.Listener)
+		case sock.Service == "https":
+			go s.prx.ServeTLS(sock.Listener)
+		case sock.Service == "dns" && sock.Network == "udp":
+			go h.Serve(sock.PacketConn)
+		case sock.Service == "dns":
+			go h.ServeTCP(sock.Listener)
+		}
+	}
 }
 
 // openLog opens the egress audit log for appending: path, or by default

@@ -624,7 +624,11 @@ func (c *compiler) network(opt Options) error {
 // (whatever the host uses), and the proxy variables clients honour.
 func (c *compiler) proxyMode() {
 	plan := c.plan
-	plan.Listen = []Listen{{"proxy", "tcp", ProxyAddr}, {"dns", "udp", DNSAddr}, {"dns", "tcp", DNSAddr}}
+	// Clients that ignore the proxy variables resolve an allowed name to
+	// the jail's loopback and connect to port 443 or 80 there: the proxy
+	// serves those ports too.
+	plan.Listen = []Listen{{"proxy", "tcp", ProxyAddr}, {"dns", "udp", DNSAddr}, {"dns", "tcp", DNSAddr},
+		{"https", "tcp", HTTPSAddr}, {"http", "tcp", HTTPAddr}}
 	host, _, _ := strings.Cut(DNSAddr, ":")
 	plan.Mounts = append(plan.Mounts, Mount{Kind: MountFile, Dst: c.canon("/etc/resolv.conf"),
 		Content: "# runjail: the jail's resolver answers allowed names only\nnameserver " + host + "\n", From: "network.mode proxy"})
@@ -635,6 +639,8 @@ func (c *compiler) proxyMode() {
 	for _, name := range []string{"NO_PROXY", "no_proxy"} {
 		c.setEnv(name, "", "network.mode proxy")
 	}
+	// Node 22.21+ and 24.5+ honour the variables above only when asked.
+	c.setEnv("NODE_USE_ENV_PROXY", "1", "network.mode proxy")
 	c.trustProxyCA()
 }
 

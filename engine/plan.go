@@ -71,7 +71,7 @@ type Mount struct {
 
 // Listen is a socket opened inside the jail and served from the host.
 type Listen struct {
-	Service string // "proxy" or "dns"
+	Service string // "proxy", "dns", "https" or "http"
 	Network string // "tcp" or "udp"
 	Addr    string // on the jail's loopback
 }
@@ -80,6 +80,8 @@ type Listen struct {
 const (
 	ProxyAddr = "127.0.0.1:3128"
 	DNSAddr   = "127.0.0.1:53"
+	HTTPSAddr = "127.0.0.1:443" // TLS straight from clients that ignore HTTPS_PROXY
+	HTTPAddr  = "127.0.0.1:80"  // plain HTTP from clients that ignore HTTP_PROXY
 )
 
 // Copy is a host file copied into the persistent home.

@@ -33,11 +33,19 @@ var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, sys
 	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTSTP, syscall.SIGCONT, syscall.SIGWINCH}
 
 // Services are the host-side servers of a proxy-mode jail. Serve is given
-// the sockets init opened on the jail's loopback (the plan's Listen, in
-// order) and must return at once, serving in the background; the sockets are
-// closed when the jail ends.
+// the sockets init opened on the jail's loopback (one for each of the
+// plan's Listen) and must return at once, serving in the background; the
+// sockets are closed when the jail ends.
 type Services interface {
-	Serve(p *Plan, listeners []net.Listener, packetConns []net.PacketConn)
+	Serve(p *Plan, socks []Socket)
+}
+
+// Socket is one of the plan's Listen, opened: a Listener for "tcp", a
+// PacketConn for "udp".
+type Socket struct {
+	Listen
+	Listener   net.Listener
+	PacketConn net.PacketConn
 }
 
 // Jail is a jail's init, started in its namespaces and waiting for its plan.
@@ -234,14 +242,16 @@ func (j *Jail) Run(p *Plan, warn io.Writer) (Status, error) {
 			send(hostSock, message{Op: opCont})
 		}
 	}
-	var waitErr error
+	var waitErr, serveErr error
 loop:
 	for {
 		select {
 		case master := <-ptys:
 			relay = startRelay(master, tty)
 		case files := <-sockets:
-			closers = j.serve(p, files)
+			if closers, serveErr = j.serve(p, files); serveErr != nil {
+				cmd.Process.Kill()
+			}
 		case m, ok := <-msgs:
 			if !ok {
 				msgs = nil
@@ -280,6 +290,9 @@ loop:
 	}
 	j.wg.Wait()
 
+	if serveErr != nil {
+		return Status{}, serveErr
+	}
 	if fail != nil {
 		if fail.Code == 125 {
 			return Status{}, &Error{Msg: fail.Msg, Hint: fail.Hint}
@@ -303,29 +316,41 @@ loop:
 
 // serve turns the sockets init opened into listeners and starts the
 // services on them.
-func (j *Jail) serve(p *Plan, files []*os.File) []io.Closer {
+func (j *Jail) serve(p *Plan, files []*os.File) ([]io.Closer, error) {
 	var (
 		closers []io.Closer
-		ls      []net.Listener
-		pcs     []net.PacketConn
+		socks   []Socket
 	)
-	for i, f := range files {
-		switch p.Listen[i].Network {
-		case "tcp":
-			if l, err := net.FileListener(f); err == nil {
-				ls = append(ls, l)
-				closers = append(closers, l)
-			}
-		case "udp":
-			if pc, err := net.FilePacketConn(f); err == nil {
-				pcs = append(pcs, pc)
-				closers = append(closers, pc)
-			}
+	defer func() {
+		for _, f := range files {
+			f.Close()
 		}
-		f.Close()
+	}()
+	for i, f := range files {
+		s := Socket{Listen: p.Listen[i]}
+		var err error
+		switch s.Network {
+		case "tcp":
+			s.Listener, err = net.FileListener(f)
+			closers = append(closers, s.Listener)
+		case "udp":
+			s.PacketConn, err = net.FilePacketConn(f)
+			closers = append(closers, s.PacketConn)
+		}
+		if err != nil {
+			closeAll(closers[:len(closers)-1])
+			return nil, fmt.Errorf("the jail's %s socket %s: %v", s.Service, s.Addr, err)
+		}
+		socks = append(socks, s)
 	}
-	j.Services.Serve(p, ls, pcs)
-	return closers
+	j.Services.Serve(p, socks)
+	return closers, nil
+}
+
+func closeAll(cs []io.Closer) {
+	for _, c := range cs {
+		c.Close()
+	}
 }
 
 // jailAttr asks for the namespaces, mapping the caller's uid and gid to

@@ -18,14 +18,23 @@ import (
 // proxy port.
 type fakeServices struct{}
 
-func (fakeServices) Serve(p *Plan, ls []net.Listener, pcs []net.PacketConn) {
+func (fakeServices) Serve(p *Plan, socks []Socket) {
 	h := &dns.Handler{Allowed: func(n string) bool { return strings.TrimSuffix(n, ".") == "allowed.example" },
 		A: netip.MustParseAddr("127.0.0.1"), TTL: 1}
-	go h.Serve(pcs[0])
-	go h.ServeTCP(ls[1])
+	var proxy net.Listener
+	for _, s := range socks {
+		switch {
+		case s.Service == "dns" && s.Network == "udp":
+			go h.Serve(s.PacketConn)
+		case s.Service == "dns":
+			go h.ServeTCP(s.Listener)
+		case s.Service == "proxy":
+			proxy = s.Listener
+		}
+	}
 	go func() {
 		for {
-			c, err := ls[0].Accept()
+			c, err := proxy.Accept()
 			if err != nil {
 				return
 			}

@@ -121,7 +121,7 @@ func (p *Proxy) stream(res *http.Response) error {
 		return nil
 	}
 	cw := httputil.NewChunkedWriter(brw)
-	buf := make([]byte, 32<<10)
+	buf := make([]byte, 8<<10) // events are small; a thousand streams stay cheap
 	for {
 		n, rerr := res.Body.Read(buf)
 		if n > 0 {
@@ -250,15 +250,28 @@ func (p *Proxy) tunnel(conn net.Conn, brw *bufio.ReadWriter, req *http.Request, 
 	}
 	done := make(chan struct{})
 	go func() {
-		// What the client sent after its CONNECT is already in brw.
-		up, _ = io.Copy(upstream, brw.Reader)
+		// What the client sent after its CONNECT is already in brw; the
+		// rest is copied from the connection itself, which lets the kernel
+		// splice TCP to TCP.
+		up, _ = io.CopyN(upstream, brw.Reader, int64(brw.Reader.Buffered()))
+		n, _ := io.Copy(upstream, bareConn(conn))
+		up += n
 		closeWrite(upstream)
 		close(done)
 	}()
-	down, _ = io.Copy(conn, upstream)
-	closeWrite(conn)
+	down, _ = io.Copy(bareConn(conn), upstream)
+	closeWrite(bareConn(conn))
 	<-done
 	return up, down, nil
+}
+
+// bareConn is c without the wrapper that hides its deadlines, so that
+// io.Copy finds the *net.TCPConn and splices.
+func bareConn(c net.Conn) net.Conn {
+	if nd, ok := c.(noDeadlineConn); ok {
+		return nd.Conn
+	}
+	return c
 }
 
 func closeWrite(c net.Conn) {

@@ -16,8 +16,16 @@ import (
 	"github.com/runjail/runjail/proxy/policy"
 )
 
-func newPolicy(t *testing.T, allow, allowPrivate []string) *policy.Policy {
+func newPolicy(t testing.TB, allow, allowPrivate []string) *policy.Policy {
 	t.Helper()
+	pol, err := policyFor(allow, allowPrivate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pol
+}
+
+func policyFor(allow, allowPrivate []string) (*policy.Policy, error) {
 	var c policy.Config
 	for _, a := range allow {
 		c.Allow = append(c.Allow, policy.Rule{Pattern: a, From: "test"})
@@ -25,11 +33,7 @@ func newPolicy(t *testing.T, allow, allowPrivate []string) *policy.Policy {
 	for _, a := range allowPrivate {
 		c.AllowPrivate = append(c.AllowPrivate, policy.Rule{Pattern: a, From: "test"})
 	}
-	pol, err := policy.New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pol
+	return policy.New(c)
 }
 
 // serve starts p on a loopback port and returns a client using it.
