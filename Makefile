@@ -6,7 +6,7 @@ GO ?= go
 # thread (syscall.AllThreadsSyscall needs cgo off).
 export CGO_ENABLED = 0
 
-.PHONY: all build install uninstall test test-short bench clean
+.PHONY: all build install uninstall test test-short bench bench-start bench-proxy clean
 
 all: build
 
@@ -29,9 +29,15 @@ test:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) test -count=1 ./...
 
+bench: bench-start bench-proxy
+
 # Start-to-exec of /bin/true: runjail against bubblewrap, same run.
-bench: build
+bench-start: build
 	./scripts/bench-start.sh
+
+# The egress proxy against direct connections and mitmdump, same run.
+bench-proxy:
+	./scripts/bench-proxy.sh
 
 clean:
 	rm -rf bin
