@@ -14,6 +14,7 @@ import (
 
 	"github.com/runjail/runjail/engine"
 	"github.com/runjail/runjail/proxy"
+	"github.com/runjail/runjail/proxy/credential"
 	"github.com/runjail/runjail/proxy/dns"
 	"github.com/runjail/runjail/proxy/policy"
 )
@@ -59,6 +60,19 @@ func newServices(p *engine.Plan, audit *proxy.Audit, ca *proxy.CA, upstreamCA st
 			return nil, fmt.Errorf("--upstream-ca %s: no PEM certificate in it", upstreamCA)
 		}
 	}
+	home, _ := os.UserHomeDir()
+	for _, c := range p.Creds {
+		b, err := credential.Load(credential.Spec{Type: c.Type, Hosts: c.Hosts, Source: c.Source, Header: c.Header, From: c.From}, os.Getenv, home)
+		if err != nil {
+			return nil, err
+		}
+		opt.Credentials = append(opt.Credentials, b)
+		// The jail's client gets a stub that makes it try; the proxy puts
+		// the real credential on the wire.
+		for name, value := range b.Provider.Stub() {
+			setEnv(p, name, value, "stub for the credential at "+c.From)
+		}
+	}
 	pol, err := policy.New(policy.Config{Allow: rules(p.Net.Allow), Deny: rules(p.Net.Deny), AllowPrivate: rules(p.Net.AllowPrivate), Upstreams: exempt})
 	if err != nil {
 		return nil, err
@@ -78,6 +92,17 @@ func newServices(p *engine.Plan, audit *proxy.Audit, ca *proxy.CA, upstreamCA st
 		return nil, err
 	}
 	return svc, nil
+}
+
+// setEnv sets name in the plan's environment.
+func setEnv(p *engine.Plan, name, value, from string) {
+	for i := range p.Env {
+		if p.Env[i].Name == name {
+			p.Env[i] = engine.EnvVar{Name: name, Value: value, From: from}
+			return
+		}
+	}
+	p.Env = append(p.Env, engine.EnvVar{Name: name, Value: value, From: from})
 }
 
 // Serve implements engine.Services: the proxy on its port and on the

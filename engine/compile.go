@@ -115,7 +115,9 @@ func (c *compiler) compile(opt Options) error {
 	if err := c.network(opt); err != nil {
 		return err
 	}
-	c.credentials()
+	if err := c.credentials(); err != nil {
+		return err
+	}
 	sort.SliceStable(c.plan.Env, func(i, j int) bool { return c.plan.Env[i].Name < c.plan.Env[j].Name })
 	return nil
 }
@@ -683,20 +685,46 @@ func (c *compiler) trustProxyCA() {
 	}
 }
 
-func (c *compiler) credentials() {
+func (c *compiler) credentials() error {
 	for _, cr := range c.p.Credentials {
-		pc := Credential{Type: cr.Type.V, Source: cr.From.V, From: cr.Pos.String()}
-		if cr.Type.V == "aws" {
+		pc := Credential{Type: cr.Type.V, Source: cr.From.V, Header: cr.Header.V, From: cr.Pos.String()}
+		switch {
+		case cr.Type.V == "aws":
 			pc.Source = "aws profile " + cr.Profile.V
 			if cr.Profile.V == "" {
 				pc.Source = "aws default credential chain"
 			}
+		case strings.HasPrefix(cr.From.V, "file:"):
+			path, err := c.expandAbs(schema.Str{V: strings.TrimPrefix(cr.From.V, "file:"), Pos: cr.From.Pos})
+			if err != nil {
+				return err
+			}
+			pc.Source = "file:" + path
+		}
+		// The secret itself never enters the jail, even if env.pass
+		// lets its variable through.
+		var secretVars []string
+		switch {
+		case strings.HasPrefix(cr.From.V, "env:"):
+			secretVars = []string{strings.TrimPrefix(cr.From.V, "env:")}
+		case cr.From.V == "claude":
+			secretVars = []string{"ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"}
+		}
+		for _, name := range secretVars {
+			c.plan.Env = slices.DeleteFunc(c.plan.Env, func(e EnvVar) bool {
+				if e.Name == name {
+					c.note("$"+name+" is not passed: the proxy adds the credential", pc.From)
+					return true
+				}
+				return false
+			})
 		}
 		for _, h := range cr.Hosts {
 			pc.Hosts = append(pc.Hosts, h.V)
 		}
 		c.plan.Creds = append(c.plan.Creds, pc)
 	}
+	return nil
 }
 
 func (c *compiler) note(what, from string) { c.plan.Notes = append(c.plan.Notes, Note{what, from}) }

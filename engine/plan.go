@@ -123,7 +123,8 @@ type Rule struct {
 type Credential struct {
 	Type   string
 	Hosts  []string
-	Source string // "claude", "env:NAME", "file:PATH", "aws profile NAME"
+	Source string // "claude", "env:NAME", "file:/abs/path", "aws profile NAME"
+	Header string `json:",omitempty"` // type "header"
 	From   string
 }
 

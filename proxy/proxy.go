@@ -24,6 +24,7 @@ import (
 	mlog "github.com/google/martian/v3/log"
 	"github.com/google/martian/v3/mitm"
 
+	"github.com/runjail/runjail/proxy/credential"
 	"github.com/runjail/runjail/proxy/policy"
 )
 
@@ -57,6 +58,9 @@ type Options struct {
 	// NeverDial are host:port addresses the proxy never connects to, even
 	// when allowed (the approval page).
 	NeverDial map[string]bool
+	// Credentials are put on the requests to their hosts, which are
+	// intercepted for it (with CA); never on plain HTTP.
+	Credentials []credential.Binding
 }
 
 // New returns a proxy enforcing pol.
@@ -77,7 +81,7 @@ func New(pol *policy.Policy, opt Options) (*Proxy, error) {
 		MaxIdleConnsPerHost: 16,
 		IdleConnTimeout:     90 * time.Second,
 	})
-	if opt.CA != nil && len(opt.Upstreams) > 0 {
+	if opt.CA != nil && (len(opt.Upstreams) > 0 || len(opt.Credentials) > 0) {
 		// Only CONNECTs that check leaves to martian get here: the hosts it
 		// intercepts.
 		mc, err := mitm.NewConfig(opt.CA.Cert, opt.CA.Key)
@@ -150,10 +154,11 @@ func isStream(res *http.Response) bool {
 		(res.ContentLength < 0 && res.Request.Method != http.MethodHead && res.StatusCode != http.StatusNoContent && res.StatusCode != http.StatusNotModified)
 }
 
-// intercepts reports whether CONNECTs to host are intercepted.
-func (p *Proxy) intercepts(host string) bool {
+// intercepts reports whether CONNECTs to host:port are intercepted: an
+// --upstream host, or one a credential is for.
+func (p *Proxy) intercepts(host string, port int) bool {
 	_, ok := p.opt.Upstreams[strings.ToLower(host)]
-	return ok && p.opt.CA != nil
+	return p.opt.CA != nil && (ok || credential.For(p.opt.Credentials, host, port) != nil)
 }
 
 func hostPortOf(u *url.URL) string {
@@ -191,17 +196,29 @@ func (p *Proxy) check(req *http.Request) error {
 			Reason: fmt.Sprintf("the request is for %q inside a tunnel to %q", host, t)})
 	}
 	switch {
-	case d.Allow && req.Method == http.MethodConnect && p.intercepts(host):
+	case d.Allow && req.Method == http.MethodConnect && p.intercepts(host, port):
 		// martian terminates TLS with our CA; the requests inside come
 		// back here.
 		ctx.Session().Set(targetKey, strings.ToLower(host))
 		p.opt.Audit.Record(Entry{Time: start, Method: req.Method, Host: host, Port: port, Decision: "allow", Reason: d.Reason + "; intercepted"})
 		return nil
 	case d.Allow && req.Method != http.MethodConnect:
-		if u, ok := p.opt.Upstreams[strings.ToLower(host)]; ok && ctx.Session().IsSecure() {
-			req.URL.Scheme, req.URL.Host, req.Host = u.Scheme, u.Host, u.Host
+		reason := d.Reason
+		if ctx.Session().IsSecure() {
+			// Inside an intercepted tunnel: TLS on both sides, and the
+			// request is for the tunnel's host (checked above).
+			if cred := credential.For(p.opt.Credentials, host, port); cred != nil {
+				if err := cred.Apply(req); err != nil {
+					return p.refuse(ctx, req, http.StatusBadGateway, Entry{Time: start, Method: req.Method, Host: host, Port: port, Path: req.URL.Path, Decision: "error",
+						Reason: "the credential for " + host + " is not available: " + err.Error()})
+				}
+				reason += "; " + cred.Describe()
+			}
+			if u, ok := p.opt.Upstreams[strings.ToLower(host)]; ok {
+				req.URL.Scheme, req.URL.Host, req.Host = u.Scheme, u.Host, u.Host
+			}
 		}
-		p.opt.Audit.Record(Entry{Time: start, Method: req.Method, Host: host, Port: port, Path: req.URL.Path, Decision: "allow", Reason: d.Reason})
+		p.opt.Audit.Record(Entry{Time: start, Method: req.Method, Host: host, Port: port, Path: req.URL.Path, Decision: "allow", Reason: reason})
 		return nil
 	}
 	conn, brw, err := ctx.Session().Hijack()

@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// credentialJail runs script in a jail whose profile is profile, with
+// api.example.com and other.example.com sent to srv.
+func credentialJail(t *testing.T, srv *httptest.Server, profile, script string, env ...string) (string, error) {
+	t.Helper()
+	needCurl(t)
+	caFile := filepath.Join(t.TempDir(), "upstream-ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := runjailCmd(t, "-p", "./p.toml", "--upstream", "api.example.com="+srv.URL, "--upstream", "other.example.com="+srv.URL,
+		"--upstream-ca", caFile, "--", "sh", "-c", script)
+	cmd.Env = append(cmd.Env, env...)
+	profile = "version = 1\nextends = \"default\"\n" + profile
+	if err := os.WriteFile(filepath.Join(cmd.Dir, "p.toml"), []byte(profile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// The proxy puts the real key on requests to the credential's hosts; the
+// jail holds a stub, and the real key is in none of its variables, even
+// when env.pass names it.
+func TestCredentialInjected(t *testing.T) {
+	const key = "sk-ant-api03-REAL-SECRET-KEY"
+	const token = "ghp_REAL_BEARER_TOKEN"
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s x-api-key=%q authorization=%q\n", r.URL.Path, r.Header.Get("X-Api-Key"), r.Header.Get("Authorization"))
+	}))
+	defer srv.Close()
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	profile := fmt.Sprintf(`[env]
+pass = ["RJ_*"]
+[network]
+allow = ["api.example.com", "other.example.com"]
+[[credential]]
+type = "anthropic"
+hosts = ["api.example.com"]
+from = "env:RJ_ANTHROPIC_KEY"
+[[credential]]
+type = "bearer"
+hosts = ["other.example.com"]
+from = "file:%s"
+`, tokenFile)
+	script := `echo "stub=$ANTHROPIC_API_KEY"
+env | grep -c REAL || true
+curl -sS -H "x-api-key: $ANTHROPIC_API_KEY" https://api.example.com/v1/messages
+curl -sS -H "x-api-key: $ANTHROPIC_API_KEY" https://other.example.com/other`
+	out, err := credentialJail(t, srv, profile, script, "RJ_ANTHROPIC_KEY="+key)
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for _, want := range []string{
+		"stub=sk-ant-api03-runjail-stub",
+		"\n0\n", // no variable holds a real secret
+		`/v1/messages x-api-key="` + key + `" authorization=""`,
+		`/other x-api-key="sk-ant-api03-runjail-stub-the-proxy-adds-the-real-key" authorization="Bearer ` + token + `"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("want %q in:\n%s", want, out)
+		}
+	}
+}
+
+// An OAuth login (a Claude subscription) goes in Authorization with the
+// OAuth beta flag merged into the client's own; a missing secret is a
+// clear error before the jail starts.
+func TestCredentialOAuthAndMissing(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "authorization=%q beta=%q x-api-key=%q\n", r.Header.Get("Authorization"), r.Header.Get("Anthropic-Beta"), r.Header.Get("X-Api-Key"))
+	}))
+	defer srv.Close()
+	profile := `[network]
+allow = ["api.example.com"]
+[[credential]]
+type = "anthropic"
+hosts = ["api.example.com"]
+from = "env:RJ_TOKEN"
+`
+	out, err := credentialJail(t, srv, profile,
+		`echo "stub=$CLAUDE_CODE_OAUTH_TOKEN"; curl -sS -H "Authorization: Bearer $CLAUDE_CODE_OAUTH_TOKEN" -H "anthropic-beta: tools-2024-04-04" https://api.example.com/v1/messages`,
+		"RJ_TOKEN=sk-ant-oat01-REAL-OAUTH")
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for _, want := range []string{"stub=sk-ant-oat01-runjail-stub", `authorization="Bearer sk-ant-oat01-REAL-OAUTH" beta="tools-2024-04-04,oauth-2025-04-20" x-api-key=""`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("want %q in:\n%s", want, out)
+		}
+	}
+
+	out, err = credentialJail(t, srv, profile, "echo ran")
+	if err == nil || strings.Contains(out, "ran") || !strings.Contains(out, "$RJ_TOKEN is empty or not set") || !strings.Contains(out, "p.toml:5:1") {
+		t.Errorf("missing secret: %v %s", err, out)
+	}
+}
