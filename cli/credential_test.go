@@ -3,17 +3,27 @@ package cli
 import (
 	"encoding/pem"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // credentialJail runs script in a jail whose profile is profile, with
 // api.example.com and other.example.com sent to srv.
 func credentialJail(t *testing.T, srv *httptest.Server, profile, script string, env ...string) (string, error) {
+	out, _, err := credentialJailHome(t, srv, profile, script, nil, env...)
+	return out, err
+}
+
+// credentialJailHome is credentialJail with files written in the user's
+// (real) home first; it returns that home.
+func credentialJailHome(t *testing.T, srv *httptest.Server, profile, script string, files map[string]string, env ...string) (string, string, error) {
 	t.Helper()
 	needCurl(t)
 	caFile := filepath.Join(t.TempDir(), "upstream-ca.pem")
@@ -21,14 +31,24 @@ func credentialJail(t *testing.T, srv *httptest.Server, profile, script string, 
 		t.Fatal(err)
 	}
 	cmd := runjailCmd(t, "-p", "./p.toml", "--upstream", "api.example.com="+srv.URL, "--upstream", "other.example.com="+srv.URL,
-		"--upstream-ca", caFile, "--", "sh", "-c", script)
+		"--upstream", "console.anthropic.com="+srv.URL, "--upstream-ca", caFile, "--", "sh", "-c", script)
 	cmd.Env = append(cmd.Env, env...)
+	home := filepath.Join(filepath.Dir(cmd.Dir), "home")
+	for name, content := range files {
+		path := filepath.Join(home, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	profile = "version = 1\nextends = \"default\"\n" + profile
 	if err := os.WriteFile(filepath.Join(cmd.Dir, "p.toml"), []byte(profile), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out, err := cmd.CombinedOutput()
-	return string(out), err
+	return string(out), home, err
 }
 
 // The proxy puts the real key on requests to the credential's hosts; the
@@ -108,5 +128,65 @@ from = "env:RJ_TOKEN"
 	out, err = credentialJail(t, srv, profile, "echo ran")
 	if err == nil || strings.Contains(out, "ran") || !strings.Contains(out, "$RJ_TOKEN is empty or not set") || !strings.Contains(out, "p.toml:5:1") {
 		t.Errorf("missing secret: %v %s", err, out)
+	}
+}
+
+// A Claude login refused with 401 is refreshed by the proxy (with the
+// single-use refresh token), the request sent again with the new token, and
+// the rotated tokens written back to the user's file, so that claude
+// outside the jail stays logged in. The jail sees neither token.
+func TestCredentialOAuthRefresh(t *testing.T) {
+	var refreshes atomic.Int32
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/oauth/token":
+			body, _ := io.ReadAll(r.Body)
+			if !strings.Contains(string(body), `"refresh_token":"sk-ant-ort01-OLD-REFRESH"`) {
+				http.Error(w, "invalid_grant", http.StatusBadRequest)
+				return
+			}
+			refreshes.Add(1)
+			fmt.Fprint(w, `{"access_token":"sk-ant-oat01-NEW-ACCESS","refresh_token":"sk-ant-ort01-NEW-REFRESH","expires_in":28800}`)
+		case "/v1/messages":
+			body, _ := io.ReadAll(r.Body)
+			if r.Header.Get("Authorization") != "Bearer sk-ant-oat01-NEW-ACCESS" {
+				w.WriteHeader(http.StatusUnauthorized)
+				fmt.Fprint(w, `{"type":"error","error":{"type":"authentication_error","message":"OAuth token has expired."}}`)
+				return
+			}
+			fmt.Fprintf(w, "accepted body=%s", body)
+		}
+	}))
+	defer srv.Close()
+	login := fmt.Sprintf(`{"claudeAiOauth":{"accessToken":"sk-ant-oat01-OLD-ACCESS","refreshToken":"sk-ant-ort01-OLD-REFRESH","expiresAt":%d,"subscriptionType":"max"},"mcpOAuth":{"x":1}}`,
+		time.Now().Add(time.Hour).UnixMilli())
+	profile := `[network]
+allow = ["api.example.com"]
+[[credential]]
+type = "anthropic"
+hosts = ["api.example.com"]
+from = "claude"
+`
+	script := `curl -sS -H "Authorization: Bearer $CLAUDE_CODE_OAUTH_TOKEN" --data-binary '{"hello":1}' https://api.example.com/v1/messages; echo
+grep -rl --exclude-dir='testscript-main*' -e OLD-ACCESS -e NEW-ACCESS -e OLD-REFRESH -e NEW-REFRESH "$HOME" /tmp 2>/dev/null
+env | grep -c -e ACCESS -e REFRESH || true`
+	out, home, err := credentialJailHome(t, srv, profile, script, map[string]string{".claude/.credentials.json": login})
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !strings.Contains(out, `accepted body={"hello":1}`) || refreshes.Load() != 1 {
+		t.Errorf("after a 401, refreshed (%d times) and sent again: %s", refreshes.Load(), out)
+	}
+	if !strings.HasSuffix(out, "accepted body={\"hello\":1}\n0\n") {
+		t.Errorf("tokens visible in the jail: %s", out)
+	}
+	b, err := os.ReadFile(filepath.Join(home, ".claude", ".credentials.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"accessToken":"sk-ant-oat01-NEW-ACCESS"`, `"refreshToken":"sk-ant-ort01-NEW-REFRESH"`, `"subscriptionType":"max"`, `"mcpOAuth":{"x":1}`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("written back without %s: %s", want, b)
+		}
 	}
 }

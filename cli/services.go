@@ -1,14 +1,17 @@
 package cli
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/adrg/xdg"
 
@@ -61,8 +64,13 @@ func newServices(p *engine.Plan, audit *proxy.Audit, ca *proxy.CA, upstreamCA st
 		}
 	}
 	home, _ := os.UserHomeDir()
+	// Token endpoints are reached from the host, --upstream applying.
+	hostClient := &http.Client{Timeout: 30 * time.Second, Transport: upstreamTransport{
+		upstreams: opt.Upstreams,
+		rt:        &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: &tls.Config{RootCAs: opt.RootCAs}},
+	}}
 	for _, c := range p.Creds {
-		b, err := credential.Load(credential.Spec{Type: c.Type, Hosts: c.Hosts, Source: c.Source, Header: c.Header, From: c.From}, os.Getenv, home)
+		b, err := credential.Load(credential.Spec{Type: c.Type, Hosts: c.Hosts, Source: c.Source, Header: c.Header, From: c.From}, os.Getenv, home, hostClient)
 		if err != nil {
 			return nil, err
 		}
@@ -92,6 +100,20 @@ func newServices(p *engine.Plan, audit *proxy.Audit, ca *proxy.CA, upstreamCA st
 		return nil, err
 	}
 	return svc, nil
+}
+
+// upstreamTransport sends requests for an --upstream host to its URL.
+type upstreamTransport struct {
+	upstreams map[string]*url.URL
+	rt        http.RoundTripper
+}
+
+func (t upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if u, ok := t.upstreams[strings.ToLower(req.URL.Hostname())]; ok {
+		req = req.Clone(req.Context())
+		req.URL.Scheme, req.URL.Host, req.Host = u.Scheme, u.Host, u.Host
+	}
+	return t.rt.RoundTrip(req)
 }
 
 // setEnv sets name in the plan's environment.

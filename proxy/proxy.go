@@ -6,6 +6,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -42,7 +43,16 @@ type Proxy struct {
 	resolver  *net.Resolver
 	dialer    net.Dialer
 	upstreams map[string]bool // host:port of every Upstreams URL
+	rt        http.RoundTripper
 }
+
+// maxRetryBody is the largest request body kept to send again after a
+// refreshed credential; a larger one gets the 401.
+const maxRetryBody = 32 << 20
+
+// credKey holds, in a request's martian context, the Refresher that
+// signed it.
+const credKey = "runjail.credential"
 
 // Options are what a proxy needs besides its policy.
 type Options struct {
@@ -75,12 +85,13 @@ func New(pol *policy.Policy, opt Options) (*Proxy, error) {
 	// refusal holds even if the request modifier's is somehow skipped
 	// (martian goes on after a modifier's error).
 	m.SetDial(p.dial)
-	m.SetRoundTripper(&http.Transport{
+	p.rt = &http.Transport{
 		TLSClientConfig:     &tls.Config{RootCAs: opt.RootCAs},
 		TLSHandshakeTimeout: 10 * time.Second,
 		MaxIdleConnsPerHost: 16,
 		IdleConnTimeout:     90 * time.Second,
-	})
+	}
+	m.SetRoundTripper(p.rt)
 	if opt.CA != nil && (len(opt.Upstreams) > 0 || len(opt.Credentials) > 0) {
 		// Only CONNECTs that check leaves to martian get here: the hosts it
 		// intercepts.
@@ -93,9 +104,50 @@ func New(pol *policy.Policy, opt Options) (*Proxy, error) {
 		m.SetMITM(mc)
 	}
 	m.SetRequestModifier(martian.RequestModifierFunc(p.check))
-	m.SetResponseModifier(martian.ResponseModifierFunc(p.stream))
+	m.SetResponseModifier(martian.ResponseModifierFunc(p.respond))
 	p.m = m
 	return p, nil
+}
+
+// respond is the response modifier: a credential refused with 401 is
+// refreshed and the request sent once more, and streams are passed on as
+// they come.
+func (p *Proxy) respond(res *http.Response) error {
+	if res.StatusCode == http.StatusUnauthorized && res.Request != nil {
+		p.retryRefreshed(res)
+	}
+	return p.stream(res)
+}
+
+// retryRefreshed replaces a 401 response with the response to the same
+// request sent with a refreshed credential, when it can.
+func (p *Proxy) retryRefreshed(res *http.Response) {
+	req := res.Request
+	cred, ok := martian.NewContext(req).Get(credKey)
+	if !ok || req.GetBody == nil {
+		return
+	}
+	r := cred.(credential.Refresher)
+	if err := r.Refresh(req); err != nil {
+		res.Header.Set("X-Runjail-Error", err.Error())
+		return
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return
+	}
+	retry := req.Clone(req.Context())
+	retry.Body = body
+	if err := r.Apply(retry); err != nil {
+		return
+	}
+	again, err := p.rt.RoundTrip(retry)
+	if err != nil {
+		return
+	}
+	res.Body.Close()
+	*res = *again
+	res.Request = req
 }
 
 // stream writes a streamed response (server-sent events, AWS event
@@ -208,6 +260,9 @@ func (p *Proxy) check(req *http.Request) error {
 			// Inside an intercepted tunnel: TLS on both sides, and the
 			// request is for the tunnel's host (checked above).
 			if cred := credential.For(p.opt.Credentials, host, port); cred != nil {
+				if r, ok := cred.(credential.Refresher); ok && keepBody(req) {
+					ctx.Set(credKey, r)
+				}
 				if err := cred.Apply(req); err != nil {
 					return p.refuse(ctx, req, http.StatusBadGateway, Entry{Time: start, Method: req.Method, Host: host, Port: port, Path: req.URL.Path, Decision: "error",
 						Reason: "the credential for " + host + " is not available: " + err.Error()})
@@ -239,6 +294,32 @@ func (p *Proxy) check(req *http.Request) error {
 	e.Duration = time.Since(start)
 	p.opt.Audit.Record(e)
 	return nil
+}
+
+// keepBody reads req's body into memory so that it can be sent again, and
+// reports whether it could (not when larger than maxRetryBody).
+func keepBody(req *http.Request) bool {
+	if req.Body == nil || req.Body == http.NoBody {
+		req.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
+		return true
+	}
+	if req.ContentLength > maxRetryBody {
+		return false
+	}
+	orig := req.Body
+	b, err := io.ReadAll(io.LimitReader(orig, maxRetryBody+1))
+	if err != nil || len(b) > maxRetryBody {
+		// What was read is sent, then the rest; no second try.
+		req.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(b), orig), orig}
+		return false
+	}
+	orig.Close()
+	req.Body = io.NopCloser(bytes.NewReader(b))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	return true
 }
 
 // refuse answers req itself with code and closes the connection.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/runjail/runjail/schema"
 )
@@ -25,6 +26,15 @@ type Provider interface {
 	// Describe says what the credential is without revealing it, for
 	// --explain and the audit log ("Anthropic API key from env:X").
 	Describe() string
+}
+
+// Refresher is a Provider whose credential can be renewed when a server
+// refuses it (401).
+type Refresher interface {
+	Provider
+	// Refresh renews the credential req was sent with, unless that has
+	// happened meanwhile; Apply then puts the new one.
+	Refresh(req *http.Request) error
 }
 
 // Binding is a provider and the hosts it is sent to.
@@ -57,8 +67,9 @@ type Spec struct {
 }
 
 // Load makes the provider spec describes, reading its secret now. getenv
-// is the host's environment; home the user's real home.
-func Load(spec Spec, getenv func(string) string, home string) (Binding, error) {
+// is the host's environment; home the user's real home; client reaches
+// token endpoints (TokenURL) from the host.
+func Load(spec Spec, getenv func(string) string, home string, client *http.Client) (Binding, error) {
 	b := Binding{}
 	for _, h := range spec.Hosts {
 		p, err := schema.ParseHostPattern(h)
@@ -70,7 +81,7 @@ func Load(spec Spec, getenv func(string) string, home string) (Binding, error) {
 	var err error
 	switch spec.Type {
 	case "anthropic":
-		b.Provider, err = loadAnthropic(spec.Source, getenv, home)
+		b.Provider, err = loadAnthropic(spec.Source, getenv, home, client)
 	case "bearer":
 		var s secret
 		if s, err = readSource(spec.Source, getenv); err == nil {
@@ -151,11 +162,12 @@ const (
 type anthropic struct {
 	secret secret
 	oauth  bool
+	login  *claudeOAuth // a refreshable OAuth login; secret.value unused
 }
 
-func loadAnthropic(src string, getenv func(string) string, home string) (*anthropic, error) {
+func loadAnthropic(src string, getenv func(string) string, home string, client *http.Client) (*anthropic, error) {
 	if src == "claude" {
-		return claudeLogin(getenv, home)
+		return claudeLogin(getenv, home, client)
 	}
 	s, err := readSource(src, getenv)
 	if err != nil {
@@ -167,7 +179,7 @@ func loadAnthropic(src string, getenv func(string) string, home string) (*anthro
 // claudeLogin finds the user's Claude Code login: the OAuth tokens in
 // .credentials.json under $CLAUDE_CONFIG_DIR or ~/.claude, else the API key
 // Claude Code keeps in ~/.claude.json, else $ANTHROPIC_API_KEY.
-func claudeLogin(getenv func(string) string, home string) (*anthropic, error) {
+func claudeLogin(getenv func(string) string, home string, client *http.Client) (*anthropic, error) {
 	dir := getenv("CLAUDE_CONFIG_DIR")
 	if dir == "" {
 		dir = filepath.Join(home, ".claude")
@@ -175,16 +187,16 @@ func claudeLogin(getenv func(string) string, home string) (*anthropic, error) {
 	credFile := filepath.Join(dir, ".credentials.json")
 	b, err := os.ReadFile(credFile)
 	if err == nil {
-		var f struct {
-			OAuth *struct {
-				AccessToken string `json:"accessToken"`
-			} `json:"claudeAiOauth"`
-		}
+		var f oauthFile
 		if err := json.Unmarshal(b, &f); err != nil {
 			return nil, fmt.Errorf("%s: %v; run claude outside the jail to log in again", credFile, err)
 		}
 		if f.OAuth != nil && f.OAuth.AccessToken != "" {
-			return &anthropic{secret: secret{f.OAuth.AccessToken, "your Claude login (" + credFile + ")"}, oauth: true}, nil
+			login := &claudeOAuth{file: credFile, client: client, access: f.OAuth.AccessToken}
+			if f.OAuth.ExpiresAt != 0 {
+				login.expires = time.UnixMilli(f.OAuth.ExpiresAt)
+			}
+			return &anthropic{secret: secret{source: "your Claude login (" + credFile + ")"}, oauth: true, login: login}, nil
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
@@ -210,7 +222,14 @@ func (a *anthropic) Apply(req *http.Request) error {
 		req.Header.Set("X-Api-Key", a.secret.value)
 		return nil
 	}
-	req.Header.Set("Authorization", "Bearer "+a.secret.value)
+	token := a.secret.value
+	if a.login != nil {
+		var err error
+		if token, err = a.login.token(); err != nil {
+			return err
+		}
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Anthropic-Beta", mergeBeta(req.Header.Values("Anthropic-Beta"), oauthBeta))
 	return nil
 }
@@ -228,6 +247,15 @@ func mergeBeta(values []string, flag string) string {
 		}
 	}
 	return strings.Join(flags, ",")
+}
+
+// Refresh renews a Claude login after a 401; other Anthropic credentials
+// cannot be renewed.
+func (a *anthropic) Refresh(req *http.Request) error {
+	if a.login == nil {
+		return errors.New("the credential was refused and cannot be refreshed")
+	}
+	return a.login.Refresh(strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer "))
 }
 
 func (a *anthropic) Stub() map[string]string {

@@ -14,7 +14,7 @@ func TestClaudeLogin(t *testing.T) {
 	getenv := func(k string) string { return env[k] }
 	spec := Spec{Type: "anthropic", Hosts: []string{"api.anthropic.com"}, Source: "claude", From: "p.toml:3:1"}
 
-	if _, err := Load(spec, getenv, home); err == nil || !strings.Contains(err.Error(), "run claude outside the jail to log in") {
+	if _, err := Load(spec, getenv, home, nil); err == nil || !strings.Contains(err.Error(), "run claude outside the jail to log in") {
 		t.Errorf("no login: %v", err)
 	}
 
@@ -45,7 +45,7 @@ func TestClaudeLogin(t *testing.T) {
 
 func apply(t *testing.T, spec Spec, getenv func(string) string, home string, h http.Header) http.Header {
 	t.Helper()
-	b, err := Load(spec, getenv, home)
+	b, err := Load(spec, getenv, home, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func apply(t *testing.T, spec Spec, getenv func(string) string, home string, h h
 func TestHeaderCredential(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "tok")
 	os.WriteFile(file, []byte("  s3cret \n"), 0o600)
-	b, err := Load(Spec{Type: "header", Hosts: []string{"*.example.com"}, Source: "file:" + file, Header: "x-token"}, os.Getenv, "")
+	b, err := Load(Spec{Type: "header", Hosts: []string{"*.example.com"}, Source: "file:" + file, Header: "x-token"}, os.Getenv, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestHeaderCredential(t *testing.T) {
 	if req.Header.Get("X-Token") != "s3cret" {
 		t.Errorf("header credential: %v", req.Header)
 	}
-	if _, err := Load(Spec{Type: "bearer", Hosts: []string{"x.example.com"}, Source: "file:/nonexistent/tok", From: "p:1:1"}, os.Getenv, ""); err == nil ||
+	if _, err := Load(Spec{Type: "bearer", Hosts: []string{"x.example.com"}, Source: "file:/nonexistent/tok", From: "p:1:1"}, os.Getenv, "", nil); err == nil ||
 		!strings.Contains(err.Error(), "p:1:1") {
 		t.Errorf("unreadable file: %v", err)
 	}
