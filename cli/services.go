@@ -70,7 +70,8 @@ func newServices(p *engine.Plan, audit *proxy.Audit, ca *proxy.CA, upstreamCA st
 		rt:        &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: &tls.Config{RootCAs: opt.RootCAs}},
 	}}
 	for _, c := range p.Creds {
-		b, err := credential.Load(credential.Spec{Type: c.Type, Hosts: c.Hosts, Source: c.Source, Header: c.Header, From: c.From}, os.Getenv, home, hostClient)
+		b, err := credential.Load(credential.Spec{Type: c.Type, Hosts: c.Hosts, Source: c.Source, Header: c.Header,
+			Service: c.Service, Profile: c.Profile, Region: c.Region, From: c.From}, os.Getenv, home, hostClient)
 		if err != nil {
 			return nil, err
 		}

@@ -687,7 +687,7 @@ func (c *compiler) trustProxyCA() {
 
 func (c *compiler) credentials() error {
 	for _, cr := range c.p.Credentials {
-		pc := Credential{Type: cr.Type.V, Source: cr.From.V, Header: cr.Header.V, From: cr.Pos.String()}
+		pc := Credential{Type: cr.Type.V, Source: cr.From.V, Header: cr.Header.V, Service: cr.Service.V, Profile: cr.Profile.V, Region: cr.Region.V, From: cr.Pos.String()}
 		switch {
 		case cr.Type.V == "aws":
 			pc.Source = "aws profile " + cr.Profile.V
@@ -709,6 +709,8 @@ func (c *compiler) credentials() error {
 			secretVars = []string{strings.TrimPrefix(cr.From.V, "env:")}
 		case cr.From.V == "claude":
 			secretVars = []string{"ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"}
+		case cr.Type.V == "aws":
+			secretVars = []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_BEARER_TOKEN_BEDROCK", "AWS_PROFILE"}
 		}
 		for _, name := range secretVars {
 			c.plan.Env = slices.DeleteFunc(c.plan.Env, func(e EnvVar) bool {

@@ -125,7 +125,9 @@ type Credential struct {
 	Hosts  []string
 	Source string // "claude", "env:NAME", "file:/abs/path", "aws profile NAME"
 	Header string `json:",omitempty"` // type "header"
-	From   string
+	// Service, Profile and Region are the aws type's.
+	Service, Profile, Region string `json:",omitempty"`
+	From                     string
 }
 
 // HiddenDir identifies a host directory by device and inode.

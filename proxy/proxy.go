@@ -51,8 +51,13 @@ type Proxy struct {
 const maxRetryBody = 32 << 20
 
 // credKey holds, in a request's martian context, the Refresher that
-// signed it.
+// signed it (a signed).
 const credKey = "runjail.credential"
+
+type signed struct {
+	cred credential.Refresher
+	host string // the host the jail asked for
+}
 
 // Options are what a proxy needs besides its policy.
 type Options struct {
@@ -123,11 +128,11 @@ func (p *Proxy) respond(res *http.Response) error {
 // request sent with a refreshed credential, when it can.
 func (p *Proxy) retryRefreshed(res *http.Response) {
 	req := res.Request
-	cred, ok := martian.NewContext(req).Get(credKey)
+	v, ok := martian.NewContext(req).Get(credKey)
 	if !ok || req.GetBody == nil {
 		return
 	}
-	r := cred.(credential.Refresher)
+	r, host := v.(signed).cred, v.(signed).host
 	if err := r.Refresh(req); err != nil {
 		res.Header.Set("X-Runjail-Error", err.Error())
 		return
@@ -138,7 +143,7 @@ func (p *Proxy) retryRefreshed(res *http.Response) {
 	}
 	retry := req.Clone(req.Context())
 	retry.Body = body
-	if err := r.Apply(retry); err != nil {
+	if err := r.Apply(retry, host); err != nil {
 		return
 	}
 	again, err := p.rt.RoundTrip(retry)
@@ -258,19 +263,20 @@ func (p *Proxy) check(req *http.Request) error {
 		reason := d.Reason
 		if ctx.Session().IsSecure() {
 			// Inside an intercepted tunnel: TLS on both sides, and the
-			// request is for the tunnel's host (checked above).
+			// request is for the tunnel's host (checked above). It is
+			// signed as it goes out, to its --upstream if it has one.
+			if u, ok := p.opt.Upstreams[strings.ToLower(host)]; ok {
+				req.URL.Scheme, req.URL.Host, req.Host = u.Scheme, u.Host, u.Host
+			}
 			if cred := credential.For(p.opt.Credentials, host, port); cred != nil {
 				if r, ok := cred.(credential.Refresher); ok && keepBody(req) {
-					ctx.Set(credKey, r)
+					ctx.Set(credKey, signed{r, host})
 				}
-				if err := cred.Apply(req); err != nil {
+				if err := cred.Apply(req, host); err != nil {
 					return p.refuse(ctx, req, http.StatusBadGateway, Entry{Time: start, Method: req.Method, Host: host, Port: port, Path: req.URL.Path, Decision: "error",
 						Reason: "the credential for " + host + " is not available: " + err.Error()})
 				}
 				reason += "; " + cred.Describe()
-			}
-			if u, ok := p.opt.Upstreams[strings.ToLower(host)]; ok {
-				req.URL.Scheme, req.URL.Host, req.Host = u.Scheme, u.Host, u.Host
 			}
 		}
 		p.opt.Audit.Record(Entry{Time: start, Method: req.Method, Host: host, Port: port, Path: req.URL.Path, Decision: "allow", Reason: reason})

@@ -20,7 +20,9 @@ import (
 // Provider sets a credential on requests.
 type Provider interface {
 	// Apply replaces whatever credential req carries with the real one.
-	Apply(req *http.Request) error
+	// host is the host the jail asked for (req may be bound for its
+	// --upstream instead).
+	Apply(req *http.Request, host string) error
 	// Stub is the environment the jail gets instead of the secret.
 	Stub() map[string]string
 	// Describe says what the credential is without revealing it, for
@@ -63,7 +65,9 @@ type Spec struct {
 	Hosts  []string
 	Source string // "claude", "env:NAME", "file:/abs/path"
 	Header string // type "header"
-	From   string // file:line:col of the profile entry
+	// Service, Profile and Region are the aws type's.
+	Service, Profile, Region string
+	From                     string // file:line:col of the profile entry
 }
 
 // Load makes the provider spec describes, reading its secret now. getenv
@@ -87,6 +91,8 @@ func Load(spec Spec, getenv func(string) string, home string, client *http.Clien
 		if s, err = readSource(spec.Source, getenv); err == nil {
 			b.Provider = &headerProvider{name: "Authorization", prefix: "Bearer ", secret: s}
 		}
+	case "aws":
+		b.Provider, err = loadAWS(spec)
 	case "header":
 		var s secret
 		if s, err = readSource(spec.Source, getenv); err == nil {
@@ -137,7 +143,7 @@ type headerProvider struct {
 	secret       secret
 }
 
-func (h *headerProvider) Apply(req *http.Request) error {
+func (h *headerProvider) Apply(req *http.Request, _ string) error {
 	req.Header.Set(h.name, h.prefix+h.secret.value)
 	return nil
 }
@@ -215,7 +221,7 @@ func claudeLogin(getenv func(string) string, home string, client *http.Client) (
 	return nil, errors.New("no Claude Code login found (" + credFile + ", ~/.claude.json or $ANTHROPIC_API_KEY); run claude outside the jail to log in, or set from = \"env:NAME\"")
 }
 
-func (a *anthropic) Apply(req *http.Request) error {
+func (a *anthropic) Apply(req *http.Request, _ string) error {
 	req.Header.Del("X-Api-Key")
 	req.Header.Del("Authorization")
 	if !a.oauth {

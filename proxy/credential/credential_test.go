@@ -53,7 +53,7 @@ func apply(t *testing.T, spec Spec, getenv func(string) string, home string, h h
 		h = http.Header{}
 	}
 	req := &http.Request{Header: h}
-	if err := b.Provider.Apply(req); err != nil {
+	if err := b.Provider.Apply(req, "api.anthropic.com"); err != nil {
 		t.Fatal(err)
 	}
 	if p := For([]Binding{b}, "API.anthropic.com", 443); p != b.Provider {
@@ -76,7 +76,7 @@ func TestHeaderCredential(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := &http.Request{Header: http.Header{}}
-	b.Provider.Apply(req)
+	b.Provider.Apply(req, "api.anthropic.com")
 	if req.Header.Get("X-Token") != "s3cret" {
 		t.Errorf("header credential: %v", req.Header)
 	}

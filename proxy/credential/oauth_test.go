@@ -98,7 +98,7 @@ func TestOAuthRefreshConcurrent(t *testing.T) {
 				return
 			}
 			req := &http.Request{Header: http.Header{}}
-			errs[i] = b.Provider.Apply(req)
+			errs[i] = b.Provider.Apply(req, "api.anthropic.com")
 			tokens[i] = req.Header.Get("Authorization")
 		})
 	}
@@ -129,14 +129,14 @@ func TestOAuthRefreshConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := &http.Request{Header: http.Header{}}
-	if err := b2.Provider.Apply(req); err != nil || req.Header.Get("Authorization") != "Bearer at-2" {
+	if err := b2.Provider.Apply(req, "api.anthropic.com"); err != nil || req.Header.Get("Authorization") != "Bearer at-2" {
 		t.Errorf("near expiry: %q %v", req.Header.Get("Authorization"), err)
 	}
 
 	// A refresh token someone else spent: the error says what to do.
 	writeLogin(t, dir, "at-x", "rt-0", time.Now().Add(-time.Minute))
 	b3, _ := Load(spec, func(string) string { return "" }, home, clientFor(srv))
-	if err := b3.Provider.Apply(&http.Request{Header: http.Header{}}); err == nil || !strings.Contains(err.Error(), "run claude outside the jail to log in again") {
+	if err := b3.Provider.Apply(&http.Request{Header: http.Header{}}, "api.anthropic.com"); err == nil || !strings.Contains(err.Error(), "run claude outside the jail to log in again") {
 		t.Errorf("spent refresh token: %v", err)
 	}
 }
