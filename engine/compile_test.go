@@ -117,3 +117,20 @@ func TestGoldenPlans(t *testing.T) {
 		})
 	}
 }
+
+func TestScrubSettingsJSON(t *testing.T) {
+	in := `{"env": {"GITHUB_TOKEN": "ghp_x", "ANTHROPIC_API_KEY": "sk", "AWS_SECRET_ACCESS_KEY": "s", "CLAUDE_CODE_MAX_OUTPUT_TOKENS": "32000",
+  "OTEL_EXPORTER_OTLP_HEADERS": "Authorization=x", "DISABLE_TELEMETRY": "1"},
+ "apiKeyHelper": "~/bin/key", "permissions": {"allow": ["Bash(ls)"]}, "model": "opus"}`
+	out := string(scrubSecrets("settings.json", []byte(in)))
+	for _, gone := range []string{"ghp_x", "ANTHROPIC_API_KEY", "AWS_SECRET", "OTLP_HEADERS", "apiKeyHelper"} {
+		if strings.Contains(out, gone) {
+			t.Errorf("%s kept:\n%s", gone, out)
+		}
+	}
+	for _, kept := range []string{`"CLAUDE_CODE_MAX_OUTPUT_TOKENS": "32000"`, `"DISABLE_TELEMETRY": "1"`, `"Bash(ls)"`, `"model": "opus"`} {
+		if !strings.Contains(out, kept) {
+			t.Errorf("%s dropped:\n%s", kept, out)
+		}
+	}
+}

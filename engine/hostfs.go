@@ -3,12 +3,14 @@ package engine
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -117,6 +119,35 @@ func copyIntoHome(home string, c Copy) error {
 	return werr
 }
 
+// credentialHelpers are settings.json keys naming commands that print
+// credentials; in the jail they would stand in for the proxy's stubs.
+var credentialHelpers = []string{"apiKeyHelper", "awsAuthRefresh", "awsCredentialExport", "otelHeadersHelper"}
+
+func scrubJSON(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, val := range v {
+			if jsonSecretKey().MatchString(k) || slices.Contains(credentialHelpers, k) {
+				delete(v, k)
+				continue
+			}
+			v[k] = scrubJSON(val)
+		}
+	case []any:
+		for i := range v {
+			v[i] = scrubJSON(v[i])
+		}
+	}
+	return v
+}
+
+// jsonSecretKey matches JSON keys that end in a word naming a secret
+// (GITHUB_TOKEN, primaryApiKey, OTEL_EXPORTER_OTLP_HEADERS), not counts such
+// as CLAUDE_CODE_MAX_OUTPUT_TOKENS.
+var jsonSecretKey = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(token|password|passwd|secret|key|authorization|auth|credentials?|headers?|cookie)$`)
+})
+
 // secretKey is compiled on first use: init, which shares this binary, never
 // needs it.
 var secretKey = sync.OnceValue(func() *regexp.Regexp {
@@ -124,9 +155,19 @@ var secretKey = sync.OnceValue(func() *regexp.Regexp {
 })
 
 // scrubSecrets drops credential-bearing settings from a copied config file:
-// git's [credential] sections and any "key = value" line whose key names a
-// secret.
+// in JSON (Claude Code's settings.json), every key that names a secret,
+// at any depth, and the helpers that print credentials; otherwise git's
+// [credential] sections and any "key = value" or "key: value" line whose
+// key names a secret.
 func scrubSecrets(name string, data []byte) []byte {
+	if strings.HasSuffix(name, ".json") {
+		var v any
+		if json.Unmarshal(data, &v) == nil {
+			if b, err := json.MarshalIndent(scrubJSON(v), "", "  "); err == nil {
+				return append(b, '\n')
+			}
+		}
+	}
 	var out bytes.Buffer
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64*1024), 16<<20)
