@@ -227,7 +227,7 @@ func (c *cmd) main(args []string) int {
 		defer logFile.Close()
 		audit := proxy.NewAudit(logFile, plan.Name)
 		defer audit.Flush()
-		svc, err := newServices(plan, audit, ca, upstreamCA)
+		svc, err := newServices(plan, audit, ca, upstreamCA, c.prog, c.stderr)
 		if err != nil {
 			jail.Stop()
 			return c.fail(err)

@@ -106,8 +106,7 @@ curl -sS -H "x-api-key: $ANTHROPIC_API_KEY" https://other.example.com/other`
 }
 
 // An OAuth login (a Claude subscription) goes in Authorization with the
-// OAuth beta flag merged into the client's own; a missing secret is a
-// clear error before the jail starts.
+// OAuth beta flag merged into the client's own.
 func TestCredentialOAuthAndMissing(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "authorization=%q beta=%q x-api-key=%q\n", r.Header.Get("Authorization"), r.Header.Get("Anthropic-Beta"), r.Header.Get("X-Api-Key"))
@@ -132,9 +131,17 @@ from = "env:RJ_TOKEN"
 		}
 	}
 
-	out, err = credentialJail(t, srv, profile, "echo ran")
-	if err == nil || strings.Contains(out, "ran") || !strings.Contains(out, "$RJ_TOKEN is empty or not set") || !strings.Contains(out, "p.toml:5:1") {
-		t.Errorf("missing secret: %v %s", err, out)
+	// Without the secret the jail still runs (its command may not need
+	// it); runjail warns, and requests to the host fail saying why.
+	out, err = credentialJail(t, srv, profile, `echo "stub=$ANTHROPIC_API_KEY"; curl -sS https://api.example.com/v1/messages`)
+	for _, want := range []string{
+		"runjail: warning: credential at ./p.toml:5:1: $RJ_TOKEN is empty or not set; export it before starting runjail (requests to api.example.com will fail until then)",
+		"stub=sk-ant-api03-runjail-stub",
+		"runjail: the credential for api.example.com is not available: credential at ./p.toml:5:1: $RJ_TOKEN is empty or not set",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing secret: want %q in: %v %s", want, err, out)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -33,7 +34,7 @@ type services struct {
 // newServices compiles the plan's network rules into a policy; decisions
 // are logged to audit, intercepted hosts signed by ca, and upstream servers
 // verified with the system's roots plus those in the PEM file upstreamCA.
-func newServices(p *engine.Plan, audit *proxy.Audit, ca *proxy.CA, upstreamCA string) (*services, error) {
+func newServices(p *engine.Plan, audit *proxy.Audit, ca *proxy.CA, upstreamCA, prog string, warn io.Writer) (*services, error) {
 	rules := func(rs []engine.Rule) []policy.Rule {
 		out := make([]policy.Rule, len(rs))
 		for i, r := range rs {
@@ -70,10 +71,12 @@ func newServices(p *engine.Plan, audit *proxy.Audit, ca *proxy.CA, upstreamCA st
 		rt:        &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: &tls.Config{RootCAs: opt.RootCAs}},
 	}}
 	for _, c := range p.Creds {
-		b, err := credential.Load(credential.Spec{Type: c.Type, Hosts: c.Hosts, Source: c.Source, Header: c.Header,
-			Service: c.Service, Profile: c.Profile, Region: c.Region, From: c.From}, os.Getenv, home, hostClient)
+		spec := credential.Spec{Type: c.Type, Hosts: c.Hosts, Source: c.Source, Header: c.Header,
+			Service: c.Service, Profile: c.Profile, Region: c.Region, From: c.From}
+		b, err := credential.Load(spec, os.Getenv, home, hostClient)
 		if err != nil {
-			return nil, err
+			fmt.Fprintf(warn, "%s: warning: %v (requests to %s will fail until then)\n", prog, err, strings.Join(c.Hosts, ", "))
+			b = credential.Unavailable(spec, err)
 		}
 		opt.Credentials = append(opt.Credentials, b)
 		// The jail's client gets a stub that makes it try; the proxy puts

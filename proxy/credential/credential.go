@@ -107,6 +107,40 @@ func Load(spec Spec, getenv func(string) string, home string, client *http.Clien
 	return b, nil
 }
 
+// Unavailable is a Binding for a credential that could not be loaded: every
+// request to its hosts fails with err (the proxy answers 502 with it), and
+// the jail still gets the stub its client needs to try. A jail whose
+// command never uses the credential (Claude Code on Bedrock, say, with the
+// claude profile's Anthropic login missing) runs as usual.
+func Unavailable(spec Spec, err error) Binding {
+	b := Binding{Provider: unavailable{spec.Type, err}}
+	for _, h := range spec.Hosts {
+		if p, perr := schema.ParseHostPattern(h); perr == nil {
+			b.Hosts = append(b.Hosts, p)
+		}
+	}
+	return b
+}
+
+type unavailable struct {
+	typ string
+	err error
+}
+
+func (u unavailable) Apply(*http.Request, string) error { return u.err }
+
+func (u unavailable) Stub() map[string]string {
+	switch u.typ {
+	case "anthropic":
+		return (&anthropic{}).Stub()
+	case "aws":
+		return (&awsSigner{}).Stub()
+	}
+	return nil
+}
+
+func (u unavailable) Describe() string { return "unavailable " + u.typ + " credential" }
+
 // secret is a credential's value and where it came from.
 type secret struct {
 	value, source string
