@@ -11,14 +11,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/runjail/runjail/internal/fakeanthropic"
 )
 
 // credentialJail runs script in a jail whose profile is profile, with
@@ -175,15 +179,20 @@ func TestCredentialOAuthRefresh(t *testing.T) {
 	login := fmt.Sprintf(`{"claudeAiOauth":{"accessToken":"sk-ant-oat01-OLD-ACCESS","refreshToken":"sk-ant-ort01-OLD-REFRESH","expiresAt":%d,"subscriptionType":"max"},"mcpOAuth":{"x":1}}`,
 		time.Now().Add(time.Hour).UnixMilli())
 	profile := `[network]
-allow = ["api.example.com"]
+allow = ["api.example.com", "console.anthropic.com"]
 [[credential]]
 type = "anthropic"
 hosts = ["api.example.com"]
 from = "claude"
 `
+	// After the request, the jail looks for the tokens everywhere it can,
+	// and asks the token endpoint itself.
 	script := `curl -sS -H "Authorization: Bearer $CLAUDE_CODE_OAUTH_TOKEN" --data-binary '{"hello":1}' https://api.example.com/v1/messages; echo
-grep -rl --exclude-dir='testscript-main*' -e OLD-ACCESS -e NEW-ACCESS -e OLD-REFRESH -e NEW-REFRESH "$HOME" /tmp 2>/dev/null
-env | grep -c -e ACCESS -e REFRESH || true`
+curl -sS --data-binary "{\"grant_type\":\"refresh_token\",\"refresh_token\":\"$CLAUDE_CODE_OAUTH_TOKEN\"}" https://console.anthropic.com/v1/oauth/token
+printf '%s-ACC%s\n' OLD ESS NEW ESS > /tmp/pat; printf '%s-REF%s\n' OLD RESH NEW RESH >> /tmp/pat
+grep -rl --exclude-dir='testscript-main*' --exclude=pat -f /tmp/pat "$HOME" /tmp 2>/dev/null
+cat /proc/[0-9]*/environ /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' '\n' | grep -c -f /tmp/pat
+env | grep -c -f /tmp/pat || true`
 	out, home, err := credentialJailHome(t, srv, profile, script, map[string]string{".claude/.credentials.json": login})
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -191,7 +200,7 @@ env | grep -c -e ACCESS -e REFRESH || true`
 	if !strings.Contains(out, `accepted body={"hello":1}`) || refreshes.Load() != 1 {
 		t.Errorf("after a 401, refreshed (%d times) and sent again: %s", refreshes.Load(), out)
 	}
-	if !strings.HasSuffix(out, "accepted body={\"hello\":1}\n0\n") {
+	if !strings.HasSuffix(out, "accepted body={\"hello\":1}\ninvalid_grant\n0\n0\n") {
 		t.Errorf("tokens visible in the jail: %s", out)
 	}
 	b, err := os.ReadFile(filepath.Join(home, ".claude", ".credentials.json"))
@@ -276,5 +285,54 @@ curl -sS -H 'X-Amz-Content-Sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD' --data-bi
 		if !strings.Contains(string(out), want) {
 			t.Errorf("want %q in:\n%s", want, out)
 		}
+	}
+}
+
+// Two runjails with the same Claude login, both refused: each refreshes
+// under the shared lock after reading the file again, so the single-use
+// refresh token is spent once and neither logs the user out.
+func TestCredentialTwoRefreshers(t *testing.T) {
+	fake := &fakeanthropic.Server{AccessToken: "sk-ant-oat01-CURRENT", RefreshToken: "sk-ant-ort01-R0"}
+	srv, caFile := fakeAPI(t, fake)
+	login := fmt.Sprintf(`{"claudeAiOauth":{"accessToken":"sk-ant-oat01-STALE","refreshToken":"sk-ant-ort01-R0","expiresAt":%d}}`, time.Now().Add(time.Hour).UnixMilli())
+	profile := "version = 1\nextends = \"default\"\n[network]\nallow = [\"api.anthropic.com\"]\n[[credential]]\ntype = \"anthropic\"\nhosts = [\"api.anthropic.com\"]\nfrom = \"claude\"\n"
+	var cmds []*exec.Cmd
+	var home string
+	for i := range 2 {
+		cmd := runjailCmd(t, "-p", "./p.toml", "-n", fmt.Sprintf("s%d", i), "--upstream", "api.anthropic.com="+srv.URL, "--upstream", "console.anthropic.com="+srv.URL,
+			"--upstream-ca", caFile, "--", "sh", "-c", `curl -sS -H "Authorization: Bearer $CLAUDE_CODE_OAUTH_TOKEN" -d '{"model":"m"}' https://api.anthropic.com/v1/messages`)
+		os.WriteFile(filepath.Join(cmd.Dir, "p.toml"), []byte(profile), 0o644)
+		if i == 0 {
+			home = filepath.Join(filepath.Dir(cmd.Dir), "home")
+			os.MkdirAll(filepath.Join(home, ".claude"), 0o700)
+			os.WriteFile(filepath.Join(home, ".claude", ".credentials.json"), []byte(login), 0o600)
+		}
+		for j, e := range cmd.Env {
+			if name, _, _ := strings.Cut(e, "="); name == "HOME" || name == "XDG_CACHE_HOME" || name == "XDG_CONFIG_HOME" {
+				cmd.Env[j] = strings.Replace(e, filepath.Join(filepath.Dir(cmd.Dir), "home"), home, 1)
+			}
+		}
+		cmds = append(cmds, cmd)
+	}
+	outs := make([]string, 2)
+	var wg sync.WaitGroup
+	for i, cmd := range cmds {
+		wg.Go(func() {
+			b, _ := cmd.CombinedOutput()
+			outs[i] = string(b)
+		})
+	}
+	wg.Wait()
+	for i, out := range outs {
+		if !strings.Contains(out, "Hello from the fake API") {
+			t.Errorf("runjail %d: %s", i, out)
+		}
+	}
+	if fake.Refreshes() != 1 {
+		t.Errorf("refreshes: %d, want 1; failures: %v", fake.Refreshes(), fake.Failures())
+	}
+	b, _ := os.ReadFile(filepath.Join(home, ".claude", ".credentials.json"))
+	if access, refresh := fake.Tokens(); !strings.Contains(string(b), access) || !strings.Contains(string(b), refresh) {
+		t.Errorf("the login on the host is not the server's current one: %s", b)
 	}
 }
