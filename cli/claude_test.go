@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/runjail/runjail/internal/fakeanthropic"
 )
 
@@ -175,4 +177,40 @@ func grepDir(t *testing.T, dir, s string) string {
 		return nil
 	})
 	return hit
+}
+
+// Interactive Claude Code on a terminal starts straight at its prompt in
+// the jail (onboarding, folder trust and the stub key already accepted in
+// the sandbox's ~/.claude.json) and answers.
+func TestClaudeCodeInteractive(t *testing.T) {
+	const key = "sk-ant-api03-REAL-KEY-interactive"
+	fake := &fakeanthropic.Server{APIKey: key, Reply: "PONG-7431"} // one word: the screen moves the cursor between words
+	srv, caFile := fakeAPI(t, fake)
+	if _, err := exec.LookPath("claude"); err != nil {
+		t.Fatal("Claude Code is needed: npm install -g @anthropic-ai/claude-code@2.1.332 (.ci/run installs it)")
+	}
+	cmd := runjailCmd(t, "--upstream", "api.anthropic.com="+srv.URL, "--upstream-ca", caFile)
+	cmd.Path = filepath.Join(filepath.Dir(cmd.Path), "runclaude")
+	os.Symlink(filepath.Join(filepath.Dir(cmd.Path), "runjail"), cmd.Path)
+	cmd.Args[0] = cmd.Path
+	cmd.Env = append(cmd.Env, "ANTHROPIC_API_KEY="+key)
+	master, slave := openPTY(t)
+	unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 40, Col: 120})
+	onTerminal(t, cmd, slave)
+	out := readUntil(t, master, "❯", 30*time.Second)
+	if !strings.Contains(out, "❯") || !strings.Contains(out, "bypass") {
+		t.Fatalf("no prompt; the screen:\n%s", out)
+	}
+	master.Write([]byte("say hello"))
+	time.Sleep(300 * time.Millisecond)
+	master.Write([]byte("\r"))
+	if out := readUntil(t, master, "PONG-7431", 30*time.Second); !strings.Contains(out, "PONG-7431") {
+		t.Fatalf("no answer; the screen:\n%s\nrequests: %v failures: %v", out, fake.Requests(), fake.Failures())
+	}
+	master.Write([]byte{3})
+	time.Sleep(200 * time.Millisecond)
+	master.Write([]byte{3})
+	if code := exitCode(t, cmd); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
 }

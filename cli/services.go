@@ -84,6 +84,11 @@ func newServices(p *engine.Plan, audit *proxy.Audit, ca *proxy.CA, upstreamCA, p
 		for name, value := range b.Provider.Stub() {
 			setEnv(p, name, value, "stub for the credential at "+c.From)
 		}
+		if hs, ok := b.Provider.(credential.HomeStater); ok && p.HomeDir != "" {
+			for rel, set := range hs.HomeState(p.Dir) {
+				p.HomeJSON = append(p.HomeJSON, engine.HomeJSON{Rel: rel, Set: set, From: "the credential at " + c.From})
+			}
+		}
 	}
 	pol, err := policy.New(policy.Config{Allow: rules(p.Net.Allow), Deny: rules(p.Net.Deny), AllowPrivate: rules(p.Net.AllowPrivate), Upstreams: exempt})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -72,33 +73,92 @@ func copyIntoHome(home string, c Copy) error {
 		return err
 	}
 	data = scrubSecrets(filepath.Base(c.Src), data)
-	homeFd, err := unix.Openat2(unix.AT_FDCWD, home, &unix.OpenHow{
-		Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS})
+	dirFd, err := openHomeDir(home, filepath.Dir(c.Rel))
 	if err != nil {
 		return err
 	}
-	defer unix.Close(homeFd)
+	defer unix.Close(dirFd)
+	return replaceFile(dirFd, filepath.Base(c.Rel), data)
+}
+
+// mergeJSONIntoHome sets h's keys in the JSON file h.Rel below home, keeping
+// the others. The jail writes that file, so it is read as untrusted data
+// (size capped, never followed through a symlink) and only ever merged
+// into; one that does not parse is started afresh.
+func mergeJSONIntoHome(home string, h HomeJSON) error {
+	dirFd, err := openHomeDir(home, filepath.Dir(h.Rel))
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dirFd)
+	name := filepath.Base(h.Rel)
+	doc := map[string]any{}
+	if fd, err := unix.Openat(dirFd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0); err == nil {
+		f := os.NewFile(uintptr(fd), name)
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
+			b, _ := io.ReadAll(io.LimitReader(f, 16<<20))
+			if json.Unmarshal(b, &doc) != nil || doc == nil {
+				doc = map[string]any{}
+			}
+		}
+		f.Close()
+	}
+	deepMerge(doc, h.Set)
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	return replaceFile(dirFd, name, append(b, '\n'))
+}
+
+// deepMerge sets src's keys in dst, merging objects.
+func deepMerge(dst, src map[string]any) {
+	for k, v := range src {
+		sv, ok := v.(map[string]any)
+		dv, dok := dst[k].(map[string]any)
+		if ok && dok {
+			deepMerge(dv, sv)
+			continue
+		}
+		if ok {
+			dv = map[string]any{}
+			deepMerge(dv, sv)
+			dst[k] = dv
+			continue
+		}
+		dst[k] = v
+	}
+}
+
+// openHomeDir opens rel below home, creating missing directories (0700),
+// refusing symlinks at every step.
+func openHomeDir(home, rel string) (int, error) {
+	homeFd, err := unix.Openat2(unix.AT_FDCWD, home, &unix.OpenHow{
+		Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS})
+	if err != nil {
+		return -1, err
+	}
 	dirFd := homeFd
-	parts := strings.Split(filepath.Dir(c.Rel), "/")
-	for _, part := range parts {
+	for _, part := range strings.Split(rel, "/") {
 		if part == "." || part == "" {
 			continue
 		}
 		unix.Mkdirat(dirFd, part, 0o700)
 		next, err := unix.Openat2(dirFd, part, &unix.OpenHow{
 			Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_BENEATH})
+		unix.Close(dirFd)
 		if err != nil {
-			return fmt.Errorf("%s in the sandbox home: %v", part, err)
-		}
-		if dirFd != homeFd {
-			unix.Close(dirFd)
+			return -1, fmt.Errorf("%s in the sandbox home: %v", part, err)
 		}
 		dirFd = next
 	}
-	if dirFd != homeFd {
-		defer unix.Close(dirFd)
-	}
-	name := filepath.Base(c.Rel)
+	return dirFd, nil
+}
+
+// replaceFile writes data to name in dirFd atomically (a new file renamed
+// over it), mode 0600.
+func replaceFile(dirFd int, name string, data []byte) error {
 	tmp := fmt.Sprintf(".%s.runjail-%d", name, os.Getpid())
 	fd, err := unix.Openat(dirFd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {

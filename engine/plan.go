@@ -20,6 +20,8 @@ type Plan struct {
 	HomeDir string
 	// Copies are files copied into HomeDir at each start.
 	Copies []Copy
+	// HomeJSON are JSON files in HomeDir whose keys are set at each start.
+	HomeJSON []HomeJSON `json:",omitempty"`
 
 	Env    []EnvVar
 	Mounts []Mount
@@ -83,6 +85,14 @@ const (
 	HTTPSAddr = "127.0.0.1:443" // TLS straight from clients that ignore HTTPS_PROXY
 	HTTPAddr  = "127.0.0.1:80"  // plain HTTP from clients that ignore HTTP_PROXY
 )
+
+// HomeJSON is a JSON file in the persistent home whose keys runjail sets at
+// each start, merged into what is there (Claude Code's onboarding state).
+type HomeJSON struct {
+	Rel  string // path relative to the home
+	Set  map[string]any
+	From string
+}
 
 // Copy is a host file copied into the persistent home.
 type Copy struct {

@@ -480,6 +480,11 @@ func prepareHost(p *Plan) error {
 				return &Error{Msg: fmt.Sprintf("%s: home.copy %s: %v", c.From, c.Src, err)}
 			}
 		}
+		for _, h := range p.HomeJSON {
+			if err := mergeJSONIntoHome(dir, h); err != nil {
+				return &Error{Msg: fmt.Sprintf("%s: setting ~/%s in the sandbox home: %v", h.From, h.Rel, err)}
+			}
+		}
 	}
 	for _, m := range p.Mounts {
 		if m.Create {

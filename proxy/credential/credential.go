@@ -39,6 +39,13 @@ type Refresher interface {
 	Refresh(req *http.Request) error
 }
 
+// HomeStater is a Provider whose client keeps its login state in its home:
+// HomeState gives, for files relative to the jail's home, the JSON keys that
+// make the client start logged in and at home in dir.
+type HomeStater interface {
+	HomeState(dir string) map[string]map[string]any
+}
+
 // Binding is a provider and the hosts it is sent to.
 type Binding struct {
 	Hosts    []schema.HostPattern
@@ -135,6 +142,13 @@ func (u unavailable) Stub() map[string]string {
 		return (&anthropic{}).Stub()
 	case "aws":
 		return (&awsSigner{}).Stub()
+	}
+	return nil
+}
+
+func (u unavailable) HomeState(dir string) map[string]map[string]any {
+	if u.typ == "anthropic" {
+		return (&anthropic{}).HomeState(dir)
 	}
 	return nil
 }
@@ -303,6 +317,22 @@ func (a *anthropic) Stub() map[string]string {
 		return map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": stubOAuthToken}
 	}
 	return map[string]string{"ANTHROPIC_API_KEY": stubAPIKey}
+}
+
+// HomeState is Claude Code's ~/.claude.json in the sandbox home: onboarding
+// done, dir trusted, the --dangerously-skip-permissions warning and the stub
+// API key accepted, so that an interactive claude asks nothing a user
+// already answered outside.
+func (a *anthropic) HomeState(dir string) map[string]map[string]any {
+	return map[string]map[string]any{".claude.json": {
+		"hasCompletedOnboarding":        true,
+		"bypassPermissionsModeAccepted": true,
+		"customApiKeyResponses":         map[string]any{"approved": []any{stubAPIKey[len(stubAPIKey)-20:]}, "rejected": []any{}},
+		"projects": map[string]any{dir: map[string]any{
+			"hasTrustDialogAccepted":        true,
+			"hasCompletedProjectOnboarding": true,
+		}},
+	}}
 }
 
 func (a *anthropic) Describe() string {
