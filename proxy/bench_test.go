@@ -28,6 +28,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/runjail/runjail/internal/fakeanthropic"
+	"github.com/runjail/runjail/proxy/credential"
 )
 
 // benchProxyEnv, when set in the environment, makes the test binary a
@@ -40,6 +43,7 @@ type benchProxyConfig struct {
 	Upstreams           map[string]string // host to URL, intercepted
 	RootPEM             []byte            // trusted for upstream TLS
 	CADir, Log          string
+	AnthropicKey        string // injected for api.example.com
 }
 
 func TestMain(m *testing.M) {
@@ -79,6 +83,14 @@ func serveBenchProxy(cfgJSON string) error {
 		return err
 	}
 	opt.Audit = NewAudit(logf, "bench")
+	if cfg.AnthropicKey != "" {
+		b, err := credential.Load(credential.Spec{Type: "anthropic", Hosts: []string{"api.example.com"}, Source: "env:KEY"},
+			func(string) string { return cfg.AnthropicKey }, "", nil)
+		if err != nil {
+			return err
+		}
+		opt.Credentials = []credential.Binding{b}
+	}
 	p, err := New(pol, opt)
 	if err != nil {
 		return err
@@ -102,10 +114,17 @@ type benchUpstream struct {
 
 const bulkSize = 16 << 20
 
+// benchKey is the Anthropic API key of the fake API behind the upstream's
+// /v1/messages.
+const benchKey = "sk-ant-api03-bench-key"
+
 func newBenchUpstream(b *testing.B, interval time.Duration) *benchUpstream {
 	bulk := make([]byte, bulkSize)
+	fake := &fakeanthropic.Server{APIKey: benchKey}
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
+		case "/v1/messages":
+			fake.ServeHTTP(w, r)
 		case "/bulk":
 			w.Header().Set("Content-Length", strconv.Itoa(len(bulk)))
 			w.Write(bulk)
@@ -160,6 +179,7 @@ func viaRunjail(b *testing.B, up *benchUpstream, intercept bool) benchTarget {
 	cfg := benchProxyConfig{RootPEM: up.pem, CADir: dir, Log: filepath.Join(dir, "egress.log")}
 	t := direct(b, up)
 	if intercept {
+		cfg.AnthropicKey = benchKey
 		cfg.Allow, cfg.AllowPrivate = []string{"api.example.com"}, []string{"127.0.0.1"}
 		cfg.Upstreams = map[string]string{"api.example.com": up.URL}
 		t.url = "https://api.example.com"
@@ -327,6 +347,51 @@ func BenchmarkSSEFirstEvent(b *testing.B) {
 					b.Fatalf("first event %q: %v %v", line, err, perr)
 				}
 				times = append(times, now.Sub(time.Unix(0, sent)))
+			}
+			b.ReportMetric(median(times).Seconds()*1e6, "p50-µs")
+		})
+	}
+}
+
+// BenchmarkMessagesFirstToken: a streamed Messages request, from sending it
+// to reading the first text delta; through the proxy the API key is
+// injected (the client sends a stub). One client, one request at a time,
+// its connections reused as the server allows.
+func BenchmarkMessagesFirstToken(b *testing.B) {
+	for _, peer := range peers[:2] {
+		b.Run(peer.name, func(b *testing.B) {
+			up := newBenchUpstream(b, time.Second)
+			t := peer.target(b, up)
+			key := benchKey
+			if t.pid != 0 {
+				key = "sk-ant-api03-stub"
+			}
+			client := t.client()
+			body := `{"model":"claude-x","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}`
+			times := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for range b.N {
+				start := time.Now()
+				req, _ := http.NewRequest("POST", t.url+"/v1/messages", strings.NewReader(body))
+				req.Header.Set("x-api-key", key)
+				req.Header.Set("content-type", "application/json")
+				res, err := client.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				r := bufio.NewReader(res.Body)
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						b.Fatalf("%s: no text delta: %v", res.Status, err)
+					}
+					if strings.Contains(line, "text_delta") {
+						break
+					}
+				}
+				times = append(times, time.Since(start))
+				io.Copy(io.Discard, r)
+				res.Body.Close()
 			}
 			b.ReportMetric(median(times).Seconds()*1e6, "p50-µs")
 		})

@@ -118,10 +118,78 @@ func New(pol *policy.Policy, opt Options) (*Proxy, error) {
 // refreshed and the request sent once more, and streams are passed on as
 // they come.
 func (p *Proxy) respond(res *http.Response) error {
-	if res.StatusCode == http.StatusUnauthorized && res.Request != nil {
+	if res.Request == nil {
+		return nil
+	}
+	if res.StatusCode == http.StatusUnauthorized {
 		p.retryRefreshed(res)
 	}
-	return p.stream(res)
+	if !isStream(res) {
+		return nil
+	}
+	_, brw, err := takeOver(martian.NewContext(res.Request).Session())
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	writeStream(brw, res)
+	return nil
+}
+
+// A session is taken over (hijacked from martian) to write a stream as it
+// comes, and stays ours: martian goes on reading the connection's requests
+// and passing them to check, which serves them itself (serveTakenOver), so
+// the client keeps its connection (and its TLS session) after a stream.
+const takenOverKey = "runjail.taken-over"
+
+type takenOver struct {
+	conn net.Conn
+	brw  *bufio.ReadWriter
+}
+
+// takeOver hijacks sess from martian, or returns what an earlier takeOver
+// hijacked.
+func takeOver(sess *martian.Session) (net.Conn, *bufio.ReadWriter, error) {
+	if v, ok := sess.Get(takenOverKey); ok {
+		t := v.(takenOver)
+		return t.conn, t.brw, nil
+	}
+	conn, brw, err := sess.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	sess.Set(takenOverKey, takenOver{conn, brw})
+	return conn, brw, nil
+}
+
+func isTakenOver(sess *martian.Session) bool {
+	_, ok := sess.Get(takenOverKey)
+	return ok
+}
+
+// serveTakenOver does for req what martian would if the session were still
+// its own: the round trip, the 401 retry, the response written back.
+func (p *Proxy) serveTakenOver(sess *martian.Session, req *http.Request) {
+	conn, brw, _ := takeOver(sess)
+	res, err := p.rt.RoundTrip(req)
+	if err != nil {
+		writeRefusal(brw, req, http.StatusBadGateway, fmt.Sprintf("runjail: %v\n", err))
+		conn.Close()
+		return
+	}
+	res.Request = req
+	if res.StatusCode == http.StatusUnauthorized {
+		p.retryRefreshed(res)
+	}
+	defer res.Body.Close()
+	if isStream(res) {
+		writeStream(brw, res)
+	} else if err := res.Write(brw); err == nil {
+		brw.Flush()
+	}
+	if req.Close || res.Close {
+		conn.Close()
+	}
 }
 
 // retryRefreshed replaces a 401 response with the response to the same
@@ -155,31 +223,18 @@ func (p *Proxy) retryRefreshed(res *http.Response) {
 	res.Request = req
 }
 
-// stream writes a streamed response (server-sent events, AWS event
-// streams, or any body of unknown length) to the client itself, flushing
-// each piece as it arrives: martian buffers a response (4 KiB) and flushes
-// only at its end, which would hold back every event.
-func (p *Proxy) stream(res *http.Response) error {
-	if res.Request == nil || !isStream(res) {
-		return nil
-	}
-	// The connection is left open: inside an intercepted tunnel, closing
-	// the TCP connection would skip TLS's close_notify (GnuTLS clients
-	// such as git call that a truncation). "Connection: close" tells the
-	// client to close it, and martian does once it reads nothing more.
-	_, brw, err := martian.NewContext(res.Request).Session().Hijack()
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
+// writeStream writes a streamed response (server-sent events, AWS event
+// streams, or any body of unknown length) to brw, flushing each piece as it
+// arrives: martian buffers a response (4 KiB) and flushes only at its end,
+// which would hold back every event.
+func writeStream(brw *bufio.ReadWriter, res *http.Response) {
 	res.Header.Del("Content-Length")
 	res.Header.Set("Transfer-Encoding", "chunked")
-	res.Header.Set("Connection", "close")
 	fmt.Fprintf(brw, "HTTP/1.1 %03d %s\r\n", res.StatusCode, http.StatusText(res.StatusCode))
 	res.Header.Write(brw)
 	brw.WriteString("\r\n")
 	if err := brw.Flush(); err != nil {
-		return nil
+		return
 	}
 	cw := httputil.NewChunkedWriter(brw)
 	buf := make([]byte, 8<<10) // events are small; a thousand streams stay cheap
@@ -187,10 +242,10 @@ func (p *Proxy) stream(res *http.Response) error {
 		n, rerr := res.Body.Read(buf)
 		if n > 0 {
 			if _, err := cw.Write(buf[:n]); err != nil {
-				return nil
+				return
 			}
 			if err := brw.Flush(); err != nil {
-				return nil
+				return
 			}
 		}
 		if rerr != nil {
@@ -200,7 +255,6 @@ func (p *Proxy) stream(res *http.Response) error {
 	cw.Close()
 	brw.WriteString("\r\n")
 	brw.Flush()
-	return nil
 }
 
 // isStream reports whether res is delivered piece by piece.
@@ -253,6 +307,10 @@ func (p *Proxy) check(req *http.Request) error {
 			Reason: fmt.Sprintf("the request is for %q inside a tunnel to %q", host, t)})
 	}
 	switch {
+	case d.Allow && req.Method == http.MethodConnect && p.intercepts(host, port) && isTakenOver(ctx.Session()):
+		// martian cannot intercept on a connection it no longer holds.
+		return p.refuse(ctx, req, http.StatusBadGateway, Entry{Time: start, Method: req.Method, Host: host, Port: port, Decision: "error",
+			Reason: "a CONNECT after a streamed response on the same connection; open a new connection"})
 	case d.Allow && req.Method == http.MethodConnect && p.intercepts(host, port):
 		// martian terminates TLS with our CA; the requests inside come
 		// back here.
@@ -280,9 +338,12 @@ func (p *Proxy) check(req *http.Request) error {
 			}
 		}
 		p.opt.Audit.Record(Entry{Time: start, Method: req.Method, Host: host, Port: port, Path: req.URL.Path, Decision: "allow", Reason: reason})
+		if isTakenOver(ctx.Session()) {
+			p.serveTakenOver(ctx.Session(), req)
+		}
 		return nil
 	}
-	conn, brw, err := ctx.Session().Hijack()
+	conn, brw, err := takeOver(ctx.Session())
 	if err != nil {
 		return err // dial refuses it all the same
 	}
@@ -330,7 +391,7 @@ func keepBody(req *http.Request) bool {
 
 // refuse answers req itself with code and closes the connection.
 func (p *Proxy) refuse(ctx *martian.Context, req *http.Request, code int, e Entry) error {
-	conn, brw, err := ctx.Session().Hijack()
+	conn, brw, err := takeOver(ctx.Session())
 	if err != nil {
 		return err
 	}
