@@ -50,6 +50,11 @@ func runclaude(t *testing.T, srv *httptest.Server, caFile string, files map[stri
 	}
 	cmd.Args[0] = cmd.Path
 	cmd.Env = append(cmd.Env, env...)
+	for i, a := range args {
+		if a == "-p" && i+1 < len(args) && strings.HasSuffix(args[i+1], ".toml") {
+			trustProfile(t, cmd, args[i+1])
+		}
+	}
 	home := filepath.Join(filepath.Dir(cmd.Dir), "home")
 	for name, content := range files {
 		path := filepath.Join(home, name)

@@ -21,6 +21,7 @@ import (
 	"github.com/runjail/runjail/profiles"
 	"github.com/runjail/runjail/proxy"
 	"github.com/runjail/runjail/schema"
+	"github.com/runjail/runjail/trust"
 )
 
 // Exit statuses of runjail itself; otherwise it exits with the command's.
@@ -96,7 +97,14 @@ const usage = `
 options:
   -p, --profile NAME|PATH   profile: a path (contains / or ends in .toml) or a
                             name from $XDG_CONFIG_HOME/runjail/profiles or the
-                            built-ins (%[2]s); default %[3]q
+                            built-ins (%[2]s); default: runjail uses the
+                            project's .runjail.toml (here or in a parent up to
+                            the project root) if there is one, else "default";
+                            runclaude uses "claude"
+      --trust PATH          trust the profile PATH (and what it extends) for
+                            its current content, and exit; profiles that are
+                            not built in or your own need it, or a yes on a
+                            terminal
   -n, --name NAME           sandbox name; keys the persistent home
       --bind SRC[:DST]      show host path SRC read-write at DST (repeatable)
       --ro-bind SRC[:DST]   show host path SRC read-only at DST (repeatable)
@@ -127,10 +135,11 @@ func (c *cmd) main(args []string) int {
 		logPath, upstreamCA  string
 		upstreams            listFlag
 		explain, check, help bool
+		trustPath            string
 		allow, binds, roBind listFlag
 	)
 	for _, n := range []string{"p", "profile"} {
-		fs.StringVar(&profile, n, defProfile, "")
+		fs.StringVar(&profile, n, "", "")
 	}
 	for _, n := range []string{"n", "name"} {
 		fs.StringVar(&name, n, "", "")
@@ -144,6 +153,7 @@ func (c *cmd) main(args []string) int {
 	fs.Var(&upstreams, "upstream", "")
 	fs.StringVar(&upstreamCA, "upstream-ca", "", "")
 	fs.BoolVar(&check, "check", false, "")
+	fs.StringVar(&trustPath, "trust", "", "")
 	fs.Var(&allow, "allow", "")
 	fs.Var(&binds, "bind", "")
 	fs.Var(&roBind, "ro-bind", "")
@@ -155,7 +165,7 @@ func (c *cmd) main(args []string) int {
 		if c.prog == "runclaude" {
 			intro = runclaudeIntro
 		}
-		fmt.Fprintf(c.stdout, intro+usage, c.prog, strings.Join(schema.BuiltinNames(profiles.FS), ", "), defProfile)
+		fmt.Fprintf(c.stdout, intro+usage, c.prog, strings.Join(schema.BuiltinNames(profiles.FS), ", "))
 		return 0
 	}
 	if check {
@@ -166,9 +176,27 @@ func (c *cmd) main(args []string) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	prof, err := schema.Load(profile, schema.Options{Builtin: profiles.FS, UserDir: host.ProfileDir()})
+	loadOpt := schema.Options{Builtin: profiles.FS, UserDir: host.ProfileDir()}
+	store := trust.Open(host.DataHome, host.ConfigHome)
+	if trustPath != "" {
+		return c.trust(store, trustPath, loadOpt)
+	}
+	if profile == "" {
+		profile = defProfile
+		if c.prog == "runjail" {
+			if found := discover(host.Cwd); found != "" {
+				profile = found
+			}
+		}
+	}
+	prof, err := schema.Load(profile, loadOpt)
 	if err != nil {
 		return c.fail(err)
+	}
+	if !explain {
+		if code, ok := c.checkTrust(store, prof); !ok {
+			return code
+		}
 	}
 	opt := engine.Options{Name: name, Command: fs.Args(), Allow: allow, Net: net}
 	if c.prog == "runclaude" {

@@ -58,6 +58,7 @@ func credentialJailHome(t *testing.T, srv *httptest.Server, profile, script stri
 	if err := os.WriteFile(filepath.Join(cmd.Dir, "p.toml"), []byte(profile), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	trustProfile(t, cmd, "./p.toml")
 	out, err := cmd.CombinedOutput()
 	return string(out), home, err
 }
@@ -277,6 +278,7 @@ curl -sS -H 'X-Amz-Content-Sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD' --data-bi
 	cmd := runjailCmd(t, "-p", "./p.toml", "--upstream", "bedrock-runtime.eu-west-3.amazonaws.com="+srv.URL, "--upstream-ca", caFile, "--", "sh", "-c", script)
 	cmd.Env = append(cmd.Env, "AWS_ACCESS_KEY_ID="+akid, "AWS_SECRET_ACCESS_KEY="+secret, "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent")
 	os.WriteFile(filepath.Join(cmd.Dir, "p.toml"), []byte("version = 1\nextends = \"default\"\n"+profile), 0o644)
+	trustProfile(t, cmd, "./p.toml")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -312,6 +314,7 @@ func TestCredentialTwoRefreshers(t *testing.T) {
 				cmd.Env[j] = strings.Replace(e, filepath.Join(filepath.Dir(cmd.Dir), "home"), home, 1)
 			}
 		}
+		trustProfile(t, cmd, "./p.toml")
 		cmds = append(cmds, cmd)
 	}
 	outs := make([]string, 2)

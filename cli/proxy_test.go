@@ -32,6 +32,7 @@ func proxyJail(t *testing.T, allow, allowPrivate []string, script string, flags 
 	if err := os.WriteFile(filepath.Join(cmd.Dir, "p.toml"), []byte(profile), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	trustProfile(t, cmd, "./p.toml")
 	return cmd
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/runjail/runjail/profiles"
 	"github.com/runjail/runjail/proxy"
 	"github.com/runjail/runjail/schema"
+	"github.com/runjail/runjail/trust"
 )
 
 const runproxyUsage = `usage: runproxy [OPTIONS]
@@ -86,6 +87,9 @@ func (c *cmd) runproxy(args []string) int {
 	prof, err := schema.Load(profile, schema.Options{Builtin: profiles.FS, UserDir: host.ProfileDir()})
 	if err != nil {
 		return c.fail(err)
+	}
+	if code, ok := c.checkTrust(trust.Open(host.DataHome, host.ConfigHome), prof); !ok {
+		return code
 	}
 	opt := engine.Options{Name: name, Allow: allow, Net: "proxy", Command: []string{"runproxy"}}
 	for _, u := range upstreams {

@@ -48,6 +48,7 @@ func TestRunproxy(t *testing.T) {
 
 	cmd := runproxyCmd(t, "-p", "./p.toml", "--listen", listen, "--allow", hp)
 	os.WriteFile(filepath.Join(cmd.Dir, "p.toml"), []byte("version = 1\n[network]\nallow_private = [\"127.0.0.1\"]\n"), 0o644)
+	trustProfile(t, cmd, "./p.toml")
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

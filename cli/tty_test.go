@@ -65,6 +65,17 @@ func runjailCmd(t *testing.T, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// trustProfile runs runjail --trust path with cmd's directory and
+// environment, as the user would before using a profile of their own.
+func trustProfile(t *testing.T, cmd *exec.Cmd, path string) {
+	t.Helper()
+	tr := exec.Command(filepath.Join(filepath.Dir(cmd.Path), "runjail"), "--trust", path)
+	tr.Dir, tr.Env = cmd.Dir, cmd.Env
+	if out, err := tr.CombinedOutput(); err != nil {
+		t.Fatalf("runjail --trust %s: %v\n%s", path, err, out)
+	}
+}
+
 // onTerminal starts cmd with the slave as its controlling terminal, as a
 // shell would start it in the foreground.
 func onTerminal(t *testing.T, cmd *exec.Cmd, slave *os.File) {
@@ -259,3 +270,49 @@ func state(pid int) string {
 	}
 	return "?"
 }
+
+// An untrusted profile on a terminal: runjail lists what it grants and asks;
+// no runs nothing, yes runs it and trusts that content, so it is not asked
+// again.
+func TestTrustPrompt(t *testing.T) {
+	run := func(answer string) (string, int) {
+		cmd := runjailCmd(t, "-p", "./p.toml", "--", "sh", "-c", "echo RAN-$((6*7))")
+		// The same user and project each time: one home, one record of
+		// trust, one profile file.
+		for i, e := range cmd.Env {
+			if strings.HasPrefix(e, "HOME=") || strings.HasPrefix(e, "XDG_") {
+				cmd.Env[i] = strings.Replace(e, filepath.Dir(cmd.Dir), trustHome, 1)
+			}
+		}
+		cmd.Dir = filepath.Join(trustHome, "proj")
+		master, slave := openPTY(t)
+		onTerminal(t, cmd, slave)
+		out := ""
+		if answer != "" {
+			out = readUntil(t, master, "[y/N]", 10*time.Second)
+			master.Write([]byte(answer + "\r"))
+		}
+		code := exitCode(t, cmd)
+		return out + readUntil(t, master, "\x00", 500*time.Millisecond), code
+	}
+	trustHome = t.TempDir()
+	os.MkdirAll(filepath.Join(trustHome, "home"), 0o755)
+	os.MkdirAll(filepath.Join(trustHome, "proj"), 0o755)
+	os.WriteFile(filepath.Join(trustHome, "proj", "p.toml"), []byte("version = 1\nextends = \"default\"\n[network]\nmode = \"none\"\nallow = [\"*.com\"]\n[filesystem]\nrw = [\"/var/tmp\"]\n"), 0o644)
+
+	out, code := run("n")
+	if code != 125 || strings.Contains(out, "RAN-42") || !strings.Contains(out, "reaches *.com (network.allow)") ||
+		!strings.Contains(out, "writes /var/tmp (filesystem.rw)") || !strings.Contains(out, "not trusted; nothing was run") {
+		t.Errorf("answered no: exit %d\n%s", code, out)
+	}
+	out, code = run("y")
+	if code != 0 || !strings.Contains(out, "RAN-42") {
+		t.Errorf("answered yes: exit %d\n%s", code, out)
+	}
+	out, code = run("")
+	if code != 0 || !strings.Contains(out, "RAN-42") || strings.Contains(out, "[y/N]") {
+		t.Errorf("trusted: exit %d\n%s", code, out)
+	}
+}
+
+var trustHome string

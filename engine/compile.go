@@ -50,6 +50,21 @@ func (e *Error) Error() string { return e.Msg }
 // needs it.
 var validName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`) })
 
+// projectName names the sandbox of the project whose .runjail.toml is
+// file: its directory's name, with what a name cannot hold made "-".
+func projectName(file string) string {
+	name := []byte(filepath.Base(filepath.Dir(file)))
+	for i, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			name[i] = '-'
+		}
+	}
+	if len(name) == 0 || !validName().Match(name) {
+		return "project"
+	}
+	return string(name)
+}
+
 // Compile turns a profile (with its extends merged) and the command line into
 // a Plan for host h. It reads the host filesystem (to resolve symlinks and find
 // the project) but changes nothing.
@@ -87,13 +102,17 @@ func (c *compiler) compile(opt Options) error {
 	}
 	if plan.Name == "" {
 		plan.Name = strings.TrimSuffix(filepath.Base(p.Ref), ".toml")
+		if plan.Name == ".runjail" {
+			// A project's own profile: the sandbox is the project's.
+			plan.Name = projectName(p.Files[len(p.Files)-1])
+		}
 	}
 	if !validName().MatchString(plan.Name) {
 		return &Error{Msg: fmt.Sprintf("invalid sandbox name %q", plan.Name), Hint: "use letters, digits, '.', '_' and '-' (-n NAME)"}
 	}
 	plan.Hostname = plan.Name
 
-	c.project = projectRoot(h.Cwd)
+	c.project = ProjectRoot(h.Cwd)
 	c.vars = schema.Vars{
 		"HOME": h.Home, "PROJECT": c.project, "PWD": h.Cwd, "NAME": plan.Name,
 		"UID":            strconv.Itoa(h.UID),

@@ -57,8 +57,9 @@ func (h Host) ProfileDir() string {
 	return filepath.Join(h.ConfigHome, "runjail", "profiles")
 }
 
-// projectRoot returns the root of the git or jj checkout containing dir, or dir.
-func projectRoot(dir string) string {
+// ProjectRoot returns the root of the git or jj checkout containing dir, or
+// dir.
+func ProjectRoot(dir string) string {
 	for d := dir; ; {
 		for _, marker := range []string{".git", ".jj"} {
 			if _, err := os.Lstat(filepath.Join(d, marker)); err == nil {

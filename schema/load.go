@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io/fs"
 	"os"
@@ -69,8 +71,16 @@ func Load(ref string, opt Options) (*Profile, error) {
 	}
 	p := &Profile{Ref: ref}
 	for i := len(layers) - 1; i >= 0; i-- {
+		layer := layers[i].p // merge may share its slices; the copy stays as read
 		merge(p, &layers[i].p)
 		p.Files = append(p.Files, chain[i].id)
+		hash := ""
+		if !chain[i].builtin {
+			sum := sha256.Sum256(chain[i].data)
+			hash = hex.EncodeToString(sum[:])
+		}
+		p.Hashes = append(p.Hashes, hash)
+		p.Layers = append(p.Layers, &layer)
 	}
 	return p, nil
 }

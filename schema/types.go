@@ -52,6 +52,11 @@ type Profile struct {
 	// Files lists every file that contributed, base of the extends chain first;
 	// built-ins appear as "builtin/NAME.toml".
 	Files []string
+	// Hashes are the SHA-256 (hex) of each of Files' content as read, ""
+	// for built-ins; Layers what each of them says on its own (not merged),
+	// both in the order of Files. Trust decisions are made on these.
+	Hashes []string
+	Layers []*Profile
 }
 
 // Home is the [home] table.
