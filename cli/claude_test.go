@@ -42,7 +42,7 @@ func runclaude(t *testing.T, srv *httptest.Server, caFile string, files map[stri
 	if _, err := exec.LookPath("claude"); err != nil {
 		t.Fatal("Claude Code is needed: npm install -g @anthropic-ai/claude-code@2.1.332 (.ci/run installs it)")
 	}
-	cmd := runjailCmd(t, append([]string{"--upstream", "api.anthropic.com=" + srv.URL, "--upstream", "console.anthropic.com=" + srv.URL,
+	cmd := runjailCmd(t, append([]string{"--upstream", "api.anthropic.com=" + srv.URL, "--upstream", "platform.claude.com=" + srv.URL,
 		"--upstream-ca", caFile}, args...)...)
 	cmd.Path = filepath.Join(filepath.Dir(cmd.Path), "runclaude")
 	if err := os.Symlink(filepath.Join(filepath.Dir(cmd.Path), "runjail"), cmd.Path); err != nil {

@@ -42,7 +42,7 @@ func credentialJailHome(t *testing.T, srv *httptest.Server, profile, script stri
 		t.Fatal(err)
 	}
 	cmd := runjailCmd(t, "-p", "./p.toml", "--upstream", "api.example.com="+srv.URL, "--upstream", "other.example.com="+srv.URL,
-		"--upstream", "console.anthropic.com="+srv.URL, "--upstream-ca", caFile, "--", "sh", "-c", script)
+		"--upstream", "platform.claude.com="+srv.URL, "--upstream-ca", caFile, "--", "sh", "-c", script)
 	cmd.Env = append(cmd.Env, env...)
 	home := filepath.Join(filepath.Dir(cmd.Dir), "home")
 	for name, content := range files {
@@ -180,7 +180,7 @@ func TestCredentialOAuthRefresh(t *testing.T) {
 	login := fmt.Sprintf(`{"claudeAiOauth":{"accessToken":"sk-ant-oat01-OLD-ACCESS","refreshToken":"sk-ant-ort01-OLD-REFRESH","expiresAt":%d,"subscriptionType":"max"},"mcpOAuth":{"x":1}}`,
 		time.Now().Add(time.Hour).UnixMilli())
 	profile := `[network]
-allow = ["api.example.com", "console.anthropic.com"]
+allow = ["api.example.com", "platform.claude.com"]
 [[credential]]
 type = "anthropic"
 hosts = ["api.example.com"]
@@ -189,7 +189,7 @@ from = "claude"
 	// After the request, the jail looks for the tokens everywhere it can,
 	// and asks the token endpoint itself.
 	script := `curl -sS -H "Authorization: Bearer $CLAUDE_CODE_OAUTH_TOKEN" --data-binary '{"hello":1}' https://api.example.com/v1/messages; echo
-curl -sS --data-binary "{\"grant_type\":\"refresh_token\",\"refresh_token\":\"$CLAUDE_CODE_OAUTH_TOKEN\"}" https://console.anthropic.com/v1/oauth/token
+curl -sS --data-binary "{\"grant_type\":\"refresh_token\",\"refresh_token\":\"$CLAUDE_CODE_OAUTH_TOKEN\"}" https://platform.claude.com/v1/oauth/token
 printf '%s-ACC%s\n' OLD ESS NEW ESS > /tmp/pat; printf '%s-REF%s\n' OLD RESH NEW RESH >> /tmp/pat
 grep -rl --exclude-dir='testscript-main*' --exclude=pat -f /tmp/pat "$HOME" /tmp 2>/dev/null
 cat /proc/[0-9]*/environ /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' '\n' | grep -c -f /tmp/pat
@@ -301,7 +301,7 @@ func TestCredentialTwoRefreshers(t *testing.T) {
 	var cmds []*exec.Cmd
 	var home string
 	for i := range 2 {
-		cmd := runjailCmd(t, "-p", "./p.toml", "-n", fmt.Sprintf("s%d", i), "--upstream", "api.anthropic.com="+srv.URL, "--upstream", "console.anthropic.com="+srv.URL,
+		cmd := runjailCmd(t, "-p", "./p.toml", "-n", fmt.Sprintf("s%d", i), "--upstream", "api.anthropic.com="+srv.URL, "--upstream", "platform.claude.com="+srv.URL,
 			"--upstream-ca", caFile, "--", "sh", "-c", `curl -sS -H "Authorization: Bearer $CLAUDE_CODE_OAUTH_TOKEN" -d '{"model":"m"}' https://api.anthropic.com/v1/messages`)
 		os.WriteFile(filepath.Join(cmd.Dir, "p.toml"), []byte(profile), 0o644)
 		if i == 0 {
@@ -337,5 +337,30 @@ func TestCredentialTwoRefreshers(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(home, ".claude", ".credentials.json"))
 	if access, refresh := fake.Tokens(); !strings.Contains(string(b), access) || !strings.Contains(string(b), refresh) {
 		t.Errorf("the login on the host is not the server's current one: %s", b)
+	}
+}
+
+// The built-in codex profile: the OpenAI key from your environment goes to
+// api.openai.com on the wire; Codex in the jail reads a stub from the same
+// variable.
+func TestProfileCodex(t *testing.T) {
+	const key = "sk-proj-REAL-OPENAI-KEY"
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "openai saw %s %q", r.URL.Path, r.Header.Get("Authorization"))
+	}))
+	defer srv.Close()
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644)
+	cmd := runjailCmd(t, "-p", "codex", "--upstream", "api.openai.com="+srv.URL, "--upstream-ca", caFile, "--",
+		"sh", "-c", `echo "key=$OPENAI_API_KEY"; curl -sS -H "Authorization: Bearer $OPENAI_API_KEY" https://api.openai.com/v1/responses`)
+	cmd.Env = append(cmd.Env, "OPENAI_API_KEY="+key)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for _, want := range []string{"key=runjail-stub-the-proxy-adds-the-real-secret", `openai saw /v1/responses "Bearer ` + key + `"`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("want %q in:\n%s", want, out)
+		}
 	}
 }

@@ -56,7 +56,7 @@ func wantError(t *testing.T, err error, file, msg, hint string) {
 
 func TestBuiltinProfiles(t *testing.T) {
 	names := schema.BuiltinNames(profiles.FS)
-	if strings.Join(names, " ") != "claude default" {
+	if strings.Join(names, " ") != "claude codex default shell" {
 		t.Errorf("BuiltinNames = %q", names)
 	}
 	for _, name := range names {

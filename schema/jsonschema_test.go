@@ -168,7 +168,7 @@ func TestJSONSchemaMatchesDecoder(t *testing.T) {
 	}
 	for _, c := range []struct {
 		table, key, bad string
-		js          *jsonSchema
+		js              *jsonSchema
 	}{
 		{"network", "mode", "nope", tables["[network]"].Properties["mode"]},
 		{"filesystem", "host", "nope", tables["[filesystem]"].Properties["host"]},

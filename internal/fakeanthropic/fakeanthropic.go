@@ -87,6 +87,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, why string) {
 	s.failures = append(s.failures, r.Method+" "+r.URL.Path+": "+why)
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Should-Retry", "false") // Claude Code would retry for a minute
 	w.WriteHeader(http.StatusUnauthorized)
 	fmt.Fprintf(w, `{"type":"error","error":{"type":"authentication_error","message":%q}}`, why)
 }

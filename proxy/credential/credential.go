@@ -120,7 +120,7 @@ func Load(spec Spec, getenv func(string) string, home string, client *http.Clien
 // command never uses the credential (Claude Code on Bedrock, say, with the
 // claude profile's Anthropic login missing) runs as usual.
 func Unavailable(spec Spec, err error) Binding {
-	b := Binding{Provider: unavailable{spec.Type, err}}
+	b := Binding{Provider: unavailable{spec.Type, spec.Source, err}}
 	for _, h := range spec.Hosts {
 		if p, perr := schema.ParseHostPattern(h); perr == nil {
 			b.Hosts = append(b.Hosts, p)
@@ -130,8 +130,8 @@ func Unavailable(spec Spec, err error) Binding {
 }
 
 type unavailable struct {
-	typ string
-	err error
+	typ, source string
+	err         error
 }
 
 func (u unavailable) Apply(*http.Request, string) error { return u.err }
@@ -143,7 +143,7 @@ func (u unavailable) Stub() map[string]string {
 	case "aws":
 		return (&awsSigner{}).Stub()
 	}
-	return nil
+	return envStub(u.source)
 }
 
 func (u unavailable) HomeState(dir string) map[string]map[string]any {
@@ -191,12 +191,25 @@ type headerProvider struct {
 	secret       secret
 }
 
+// stubSecret is what the jail finds in the variable a bearer or header
+// secret comes from: clients that read it send it, and the proxy replaces
+// it.
+const stubSecret = "runjail-stub-the-proxy-adds-the-real-secret"
+
+// envStub is the jail's stub for a secret from src: its variable, if any.
+func envStub(src string) map[string]string {
+	if name, ok := strings.CutPrefix(src, "env:"); ok {
+		return map[string]string{name: stubSecret}
+	}
+	return nil
+}
+
 func (h *headerProvider) Apply(req *http.Request, _ string) error {
 	req.Header.Set(h.name, h.prefix+h.secret.value)
 	return nil
 }
 
-func (h *headerProvider) Stub() map[string]string { return nil }
+func (h *headerProvider) Stub() map[string]string { return envStub(h.secret.source) }
 
 func (h *headerProvider) Describe() string {
 	return fmt.Sprintf("%s header from %s", h.name, h.secret.source)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,7 +20,9 @@ import (
 const (
 	claudeClientID = "9d1c250a-e61b-44d9-88ed-5944d1962f5e"
 	// TokenURL is the OAuth token endpoint the proxy refreshes at.
-	TokenURL = "https://console.anthropic.com/v1/oauth/token"
+	TokenURL = "https://platform.claude.com/v1/oauth/token"
+	// defaultScopes are those Claude Code 2.1 asks for when it refreshes.
+	defaultScopes = "user:profile user:inference user:sessions:claude_code user:mcp_servers user:file_upload user:plugins"
 	// refreshMargin: a token this close to expiry is refreshed first.
 	refreshMargin = 5 * time.Minute
 )
@@ -43,9 +46,10 @@ type claudeOAuth struct {
 // oauthFile is the part of .credentials.json runjail reads.
 type oauthFile struct {
 	OAuth *struct {
-		AccessToken  string `json:"accessToken"`
-		RefreshToken string `json:"refreshToken"`
-		ExpiresAt    int64  `json:"expiresAt"` // Unix ms
+		AccessToken  string   `json:"accessToken"`
+		RefreshToken string   `json:"refreshToken"`
+		ExpiresAt    int64    `json:"expiresAt"` // Unix ms
+		Scopes       []string `json:"scopes"`
 	} `json:"claudeAiOauth"`
 }
 
@@ -95,7 +99,13 @@ func (o *claudeOAuth) refreshLocked(stale string) error {
 	if f.OAuth.RefreshToken == "" {
 		return errors.New("the Claude login has no refresh token; run claude outside the jail to log in again")
 	}
-	body, _ := json.Marshal(map[string]string{"grant_type": "refresh_token", "refresh_token": f.OAuth.RefreshToken, "client_id": claudeClientID})
+	// As Claude Code asks: the scopes the login has (or its usual ones).
+	scope := strings.Join(f.OAuth.Scopes, " ")
+	if scope == "" {
+		scope = defaultScopes
+	}
+	body, _ := json.Marshal(map[string]string{"grant_type": "refresh_token", "refresh_token": f.OAuth.RefreshToken,
+		"client_id": claudeClientID, "scope": scope})
 	res, err := o.client.Post(TokenURL, "application/json", bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("refreshing the Claude login: %v", err)
@@ -105,6 +115,7 @@ func (o *claudeOAuth) refreshLocked(stale string) error {
 		Access    string `json:"access_token"`
 		Refresh   string `json:"refresh_token"`
 		ExpiresIn int64  `json:"expires_in"`
+		Scope     string `json:"scope"`
 	}
 	if err := json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&tok); err != nil || res.StatusCode != http.StatusOK || tok.Access == "" {
 		return fmt.Errorf("refreshing the Claude login: %s from the token endpoint; run claude outside the jail to log in again", res.Status)
@@ -113,6 +124,9 @@ func (o *claudeOAuth) refreshLocked(stale string) error {
 	oauth["accessToken"] = tok.Access
 	if tok.Refresh != "" {
 		oauth["refreshToken"] = tok.Refresh
+	}
+	if tok.Scope != "" {
+		oauth["scopes"] = strings.Fields(tok.Scope)
 	}
 	expires = time.Now().Add(time.Duration(tok.ExpiresIn) * time.Second)
 	oauth["expiresAt"] = expires.UnixMilli()
