@@ -205,7 +205,11 @@ func viaRunjail(b *testing.B, up *benchUpstream, intercept bool) benchTarget {
 }
 
 // viaMitmdump reaches up through mitmdump, which intercepts everything.
-func viaMitmdump(b *testing.B, up *benchUpstream) benchTarget {
+func viaMitmdump(b *testing.B, up *benchUpstream) benchTarget { return mitmdump(b, up, false) }
+
+// mitmdump reaches up through mitmdump, intercepting or (passthrough) only
+// tunnelling.
+func mitmdump(b *testing.B, up *benchUpstream, passthrough bool) benchTarget {
 	if _, err := exec.LookPath("mitmdump"); err != nil {
 		b.Skip("SKIPPED: the peer mitmdump is not installed (apt-get install mitmproxy); no comparison")
 	}
@@ -217,8 +221,11 @@ func viaMitmdump(b *testing.B, up *benchUpstream) benchTarget {
 	addr := l.Addr().String()
 	l.Close()
 	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command("mitmdump", "-q", "--listen-host", "127.0.0.1", "-p", port,
-		"--set", "confdir="+dir, "--ssl-insecure")
+	args := []string{"-q", "--listen-host", "127.0.0.1", "-p", port, "--set", "confdir=" + dir, "--ssl-insecure"}
+	if passthrough {
+		args = append(args, "--ignore-hosts", ".*")
+	}
+	cmd := exec.Command("mitmdump", args...)
 	startProxy(b, cmd, func() bool {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
@@ -401,12 +408,16 @@ func BenchmarkMessagesFirstToken(b *testing.B) {
 // BenchmarkTunnelThroughput: 16 MiB HTTPS downloads, directly and through
 // a CONNECT tunnel that the proxy does not intercept.
 func BenchmarkTunnelThroughput(b *testing.B) {
-	for _, mode := range []string{"direct", "runjail"} {
+	for _, mode := range []string{"direct", "runjail", "mitmdump"} {
 		b.Run(mode, func(b *testing.B) {
 			up := newBenchUpstream(b, time.Second)
 			t := direct(b, up)
-			if mode == "runjail" {
+			switch mode {
+			case "runjail":
 				t = viaRunjail(b, up, false)
+			case "mitmdump":
+				t = mitmdump(b, up, true)
+				t.tr.TLSClientConfig = direct(b, up).tr.TLSClientConfig // end to end: the server's own certificate
 			}
 			client := t.client()
 			b.SetBytes(bulkSize)

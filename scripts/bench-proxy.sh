@@ -29,7 +29,8 @@ print(f"MITM p50 added over direct: runjail {g('MITMLatency/runjail','p50-µs')-
 print(f"SSE first event p50 added: {g('SSEFirstEvent/runjail','p50-µs')-g('SSEFirstEvent/direct','p50-µs'):.0f} µs (target <= 5000)")
 print(f"Messages time to first token added (API key injected): {g('MessagesFirstToken/runjail','p50-µs')-g('MessagesFirstToken/direct','p50-µs'):.0f} µs (target <= 5000)")
 print(f"CONNECT tunnel throughput: {g('TunnelThroughput/runjail','MB/s'):.0f} MB/s vs direct {g('TunnelThroughput/direct','MB/s'):.0f}: "
-      f"{g('TunnelThroughput/runjail','MB/s')/g('TunnelThroughput/direct','MB/s'):.2f}x (target >= 0.8)")
+      f"{g('TunnelThroughput/runjail','MB/s')/g('TunnelThroughput/direct','MB/s'):.2f}x (target >= 0.8); "
+      f"mitmdump passing through: {g('TunnelThroughput/mitmdump','MB/s')/g('TunnelThroughput/direct','MB/s'):.2f}x")
 print(f"SigV4 re-signing of a 16 KiB Bedrock request: {g('SigV4','ns/op')/1000:.0f} µs")
 print(f"1000 SSE streams: proxy peak RSS {g('SSEStreams','proxy-peak-RSS-MB'):.0f} MB (target <= 150)")
 PY
