@@ -37,12 +37,16 @@ func credentialJail(t *testing.T, srv *httptest.Server, profile, script string, 
 func credentialJailHome(t *testing.T, srv *httptest.Server, profile, script string, files map[string]string, env ...string) (string, string, error) {
 	t.Helper()
 	needCurl(t)
-	caFile := filepath.Join(t.TempDir(), "upstream-ca.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
-		t.Fatal(err)
+	args := []string{"-p", "./p.toml", "--upstream", "api.example.com=" + srv.URL, "--upstream", "other.example.com=" + srv.URL,
+		"--upstream", "platform.claude.com=" + srv.URL}
+	if srv.TLS != nil {
+		caFile := filepath.Join(t.TempDir(), "upstream-ca.pem")
+		if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--upstream-ca", caFile)
 	}
-	cmd := runjailCmd(t, "-p", "./p.toml", "--upstream", "api.example.com="+srv.URL, "--upstream", "other.example.com="+srv.URL,
-		"--upstream", "platform.claude.com="+srv.URL, "--upstream-ca", caFile, "--", "sh", "-c", script)
+	cmd := runjailCmd(t, append(args, "--", "sh", "-c", script)...)
 	cmd.Env = append(cmd.Env, env...)
 	home := filepath.Join(filepath.Dir(cmd.Dir), "home")
 	for name, content := range files {
@@ -362,5 +366,58 @@ func TestProfileCodex(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("want %q in:\n%s", want, out)
 		}
+	}
+}
+
+// A login that cannot be refreshed (its refresh token was used elsewhere):
+// the client gets a 401 that says what to do, and does not retry.
+func TestCredentialRefreshFails(t *testing.T) {
+	fake := &fakeanthropic.Server{AccessToken: "sk-ant-oat01-CURRENT", RefreshToken: "sk-ant-ort01-SOMEONE-ELSES"}
+	srv, _ := fakeAPI(t, fake)
+	login := fmt.Sprintf(`{"claudeAiOauth":{"accessToken":"sk-ant-oat01-STALE","refreshToken":"sk-ant-ort01-SPENT","expiresAt":%d}}`, time.Now().Add(time.Hour).UnixMilli())
+	profile := `[network]
+allow = ["api.example.com"]
+[[credential]]
+type = "anthropic"
+hosts = ["api.example.com"]
+from = "claude"
+`
+	out, _, err := credentialJailHome(t, srv, profile, `curl -sS -i -d '{}' https://api.example.com/v1/messages`, map[string]string{".claude/.credentials.json": login})
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for _, want := range []string{"HTTP/1.1 401", "X-Should-Retry: false", "refreshing the Claude login: 400 Bad Request from the token endpoint; run claude outside the jail to log in again"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("want %q in:\n%s", want, out)
+		}
+	}
+}
+
+// Credentials go only into intercepted TLS: a plain HTTP request to a
+// credential's host gets none.
+func TestCredentialNeverOnPlainHTTP(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "plain saw authorization=%q x-api-key=%q", r.Header.Get("Authorization"), r.Header.Get("X-Api-Key"))
+	}))
+	defer srv.Close()
+	port := strings.TrimPrefix(srv.URL, "http://127.0.0.1:")
+	profile := fmt.Sprintf(`[network]
+allow = ["localhost:%s"]
+allow_private = ["127.0.0.1", "::1"]
+[[credential]]
+type = "bearer"
+hosts = ["localhost:%s"]
+from = "env:RJ_TOKEN"
+[[credential]]
+type = "anthropic"
+hosts = ["localhost:%s"]
+from = "env:RJ_KEY"
+`, port, port, port)
+	out, err := credentialJail(t, srv, profile, "curl -sS http://localhost:"+port+"/", "RJ_TOKEN=REAL-BEARER", "RJ_KEY=sk-ant-api03-REAL")
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !strings.Contains(out, `plain saw authorization="" x-api-key=""`) || strings.Contains(out, "REAL") {
+		t.Errorf("plain HTTP: %s", out)
 	}
 }

@@ -202,7 +202,17 @@ func (p *Proxy) retryRefreshed(res *http.Response) {
 	}
 	r, host := v.(signed).cred, v.(signed).host
 	if err := r.Refresh(req); err != nil {
-		res.Header.Set("X-Runjail-Error", err.Error())
+		// The server's 401 would not say what to do: this one does, in
+		// the shape Anthropic's clients show.
+		body := fmt.Sprintf(`{"type":"error","error":{"type":"authentication_error","message":%q}}`, "runjail: "+err.Error())
+		res.Body.Close()
+		res.Body = io.NopCloser(strings.NewReader(body))
+		res.ContentLength = int64(len(body))
+		res.TransferEncoding = nil
+		res.Header.Del("Content-Encoding")
+		res.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		res.Header.Set("Content-Type", "application/json")
+		res.Header.Set("X-Should-Retry", "false")
 		return
 	}
 	body, err := req.GetBody()
