@@ -1,10 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -18,9 +14,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/runjail/runjail/internal/fakeanthropic"
 )
@@ -219,54 +212,13 @@ env | grep -c -f /tmp/pat || true`
 	}
 }
 
-// verifySigV4 recomputes the SigV4 signature of r (with body) from the
-// headers it says it signed, using the only key the test knows.
-func verifySigV4(r *http.Request, body []byte, akid, secret, service, region string) error {
-	auth := r.Header.Get("Authorization")
-	_, signedPart, ok := strings.Cut(auth, "SignedHeaders=")
-	if !ok || !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential="+akid+"/") {
-		return fmt.Errorf("not signed with %s: %q", akid, auth)
-	}
-	signedHeaders, _, _ := strings.Cut(signedPart, ",")
-	when, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
-	if err != nil {
-		return err
-	}
-	u := *r.URL
-	u.Scheme, u.Host = "https", r.Host
-	again, _ := http.NewRequest(r.Method, u.String(), bytes.NewReader(body))
-	again.ContentLength = int64(len(body))
-	for _, h := range strings.Split(signedHeaders, ";") {
-		if h != "host" && h != "content-length" {
-			again.Header[http.CanonicalHeaderKey(h)] = r.Header.Values(h)
-		}
-	}
-	again.Header.Del("Authorization")
-	sum := sha256.Sum256(body)
-	creds := aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret}
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, again, hex.EncodeToString(sum[:]), service, region, when); err != nil {
-		return err
-	}
-	if got, want := auth, again.Header.Get("Authorization"); got != want {
-		return fmt.Errorf("signature mismatch:\n got %s\nwant %s", got, want)
-	}
-	return nil
-}
-
 // Bedrock: the proxy throws away the jail's stub signature and signs with
 // the host's AWS credentials (the SDK's default chain) for the region in
 // the host name; the jail's SDK has stub keys only.
 func TestCredentialAWS(t *testing.T) {
 	const akid, secret = "AKIAREALTESTKEY12345", "REAL/aws/secret/key/for/the/test"
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if err := verifySigV4(r, body, akid, secret, "bedrock", "eu-west-3"); err != nil {
-			http.Error(w, err.Error(), http.StatusForbidden)
-			return
-		}
-		fmt.Fprintf(w, "signed ok %s %s", r.URL.Path, body)
-	}))
-	defer srv.Close()
+	fake := &fakeanthropic.Server{AWSKeyID: akid, AWSSecret: secret, AWSRegion: "eu-west-3"}
+	srv, caFile := fakeAPI(t, fake)
 	profile := `[network]
 allow = ["bedrock-runtime.eu-west-3.amazonaws.com"]
 [[credential]]
@@ -274,8 +226,6 @@ type = "aws"
 hosts = ["bedrock-runtime.*.amazonaws.com"]
 service = "bedrock"
 `
-	caFile := filepath.Join(t.TempDir(), "upstream-ca.pem")
-	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644)
 	script := `echo "id=$AWS_ACCESS_KEY_ID"; env | grep -c REAL || true
 curl -sS -H 'Authorization: AWS4-HMAC-SHA256 Credential=stub' -H 'X-Amz-Date: 20200101T000000Z' -H 'Content-Type: application/json' --data-binary '{"prompt":"hi"}' https://bedrock-runtime.eu-west-3.amazonaws.com/model/anthropic.claude/invoke; echo
 curl -sS -H 'X-Amz-Content-Sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD' --data-binary x https://bedrock-runtime.eu-west-3.amazonaws.com/model/m/invoke`
@@ -287,10 +237,13 @@ curl -sS -H 'X-Amz-Content-Sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD' --data-bi
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	for _, want := range []string{"id=AKIARUNJAILSTUBKEY00\n0\n", `signed ok /model/anthropic.claude/invoke {"prompt":"hi"}`, "request streaming (chunked SigV4 payload signing) is not supported"} {
+	for _, want := range []string{"id=AKIARUNJAILSTUBKEY00\n0\n", `"text":"Hello from the fake API"`, "request streaming (chunked SigV4 payload signing) is not supported"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("want %q in:\n%s", want, out)
 		}
+	}
+	if f := fake.Failures(); len(f) > 0 {
+		t.Errorf("signatures refused: %v", f)
 	}
 }
 
