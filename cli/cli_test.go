@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/runjail/runjail/awschain"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,8 @@ func TestMain(m *testing.M) {
 		"runjail":   func() { os.Exit(Main("runjail", os.Args[1:])) },
 		"runclaude": func() { os.Exit(Main("runclaude", os.Args[1:])) },
 		"runproxy":  func() { os.Exit(Main("runproxy", os.Args[1:])) },
+		// The real runjail-aws is a program of its own; tests link it in.
+		"runjail-aws": func() { os.Exit(awschain.Main(os.Args[1:], os.Stdout, os.Stderr)) },
 	})
 }
 

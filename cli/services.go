@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -73,6 +74,9 @@ func newServices(p *engine.Plan, audit *proxy.Audit, ca *proxy.CA, upstreamCA, p
 	for _, c := range p.Creds {
 		spec := credential.Spec{Type: c.Type, Hosts: c.Hosts, Source: c.Source, Header: c.Header,
 			Service: c.Service, Profile: c.Profile, Region: c.Region, From: c.From}
+		if c.Type == "aws" {
+			spec.AWSHelper = awsHelper()
+		}
 		b, err := credential.Load(spec, os.Getenv, home, hostClient)
 		if err != nil {
 			fmt.Fprintf(warn, "%s: warning: %v (requests to %s will fail until then)\n", prog, err, strings.Join(c.Hosts, ", "))
@@ -109,6 +113,32 @@ func newServices(p *engine.Plan, audit *proxy.Audit, ca *proxy.CA, upstreamCA, p
 		return nil, err
 	}
 	return svc, nil
+}
+
+// awsHelper finds runjail-aws, which loads AWS credentials: beside this
+// program as it was invoked, beside it as installed, else on $PATH; "" if
+// nowhere.
+func awsHelper() string {
+	self := os.Args[0]
+	if !strings.Contains(self, "/") {
+		if p, err := exec.LookPath(self); err == nil {
+			self = p
+		}
+	}
+	dirs := []string{filepath.Dir(self)}
+	if exe, err := os.Executable(); err == nil {
+		dirs = append(dirs, filepath.Dir(exe))
+	}
+	for _, dir := range dirs {
+		p := filepath.Join(dir, "runjail-aws")
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("runjail-aws"); err == nil {
+		return p
+	}
+	return ""
 }
 
 // upstreamTransport sends requests for an --upstream host to its URL.

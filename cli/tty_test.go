@@ -55,8 +55,10 @@ func runjailCmd(t *testing.T, args ...string) *exec.Cmd {
 			t.Fatal(err)
 		}
 	}
-	if err := os.Symlink(exe, filepath.Join(bin, "runjail")); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"runjail", "runjail-aws"} {
+		if err := os.Symlink(exe, filepath.Join(bin, name)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cmd := exec.Command(filepath.Join(bin, "runjail"), args...)
 	cmd.Dir = proj

@@ -6,16 +6,18 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/config"
 )
 
 // maxSignedBody is the largest request body the proxy signs: SigV4 covers
@@ -28,11 +30,12 @@ const (
 	stubSecretKey = "runjail-stub-the-proxy-signs-with-the-real-credentials"
 )
 
-// awsSigner re-signs requests with SigV4, from the AWS SDK's default
-// credential chain (environment, shared config and credentials files, SSO,
-// credential_process, ...), which caches and refreshes them.
+// awsSigner re-signs requests with SigV4, with credentials from the
+// runjail-aws helper (aws-sdk-go-v2's default chain: environment, shared
+// config and credentials files, SSO, credential_process, ...), run again
+// when they are about to expire.
 type awsSigner struct {
-	creds   aws.CredentialsProvider
+	creds   *helperCredentials
 	service string
 	region  string // "" = from the host name
 	// defaultRegion is the AWS configuration's, for the jail's SDK.
@@ -41,25 +44,72 @@ type awsSigner struct {
 	signer        *v4.Signer
 }
 
-func loadAWS(spec Spec) (*awsSigner, error) {
-	var opts []func(*config.LoadOptions) error
-	if spec.Profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(spec.Profile))
+// AWSHelperOutput is what runjail-aws prints: a credential_process answer
+// (AWS's format) and the configured region.
+type AWSHelperOutput struct {
+	Version         int
+	AccessKeyID     string `json:"AccessKeyId"`
+	SecretAccessKey string
+	SessionToken    string     `json:",omitempty"`
+	Expiration      *time.Time `json:",omitempty"`
+	Region          string     `json:",omitempty"`
+}
+
+// helperCredentials runs the helper for credentials and keeps them until
+// five minutes before they expire.
+type helperCredentials struct {
+	path, profile string
+
+	mu     sync.Mutex
+	cur    aws.Credentials
+	region string
+}
+
+func (h *helperCredentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.cur.HasKeys() && (!h.cur.CanExpire || time.Until(h.cur.Expires) > refreshMargin) {
+		return h.cur, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	var args []string
+	if h.profile != "" {
+		args = []string{"--profile", h.profile}
+	}
+	cmd := exec.CommandContext(ctx, h.path, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %v; check ~/.aws/config or run aws configure", err)
+		msg := strings.TrimSpace(strings.TrimPrefix(stderr.String(), "runjail-aws: "))
+		if msg == "" {
+			msg = err.Error()
+		}
+		return aws.Credentials{}, errors.New(msg)
 	}
-	if cfg.Credentials == nil {
-		return nil, errors.New("no AWS credentials found; run aws configure (or aws sso login) outside the jail")
+	var o AWSHelperOutput
+	if err := json.Unmarshal(out, &o); err != nil || o.AccessKeyID == "" {
+		return aws.Credentials{}, fmt.Errorf("%s printed no credentials", h.path)
 	}
+	h.cur = aws.Credentials{AccessKeyID: o.AccessKeyID, SecretAccessKey: o.SecretAccessKey, SessionToken: o.SessionToken, Source: "runjail-aws"}
+	if o.Expiration != nil {
+		h.cur.CanExpire, h.cur.Expires = true, *o.Expiration
+	}
+	h.region = o.Region
+	return h.cur, nil
+}
+
+func loadAWS(spec Spec) (*awsSigner, error) {
+	if spec.AWSHelper == "" {
+		return nil, errors.New("runjail-aws, which loads AWS credentials, is not installed next to runjail (make install puts it there)")
+	}
+	creds := &helperCredentials{path: spec.AWSHelper, profile: spec.Profile}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
 	// Fail now, outside the jail, rather than on the first request.
-	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		return nil, fmt.Errorf("AWS credentials: %v; run aws sso login or aws configure outside the jail", err)
+	if _, err := creds.Retrieve(ctx); err != nil {
+		return nil, fmt.Errorf("%v; run aws sso login or aws configure outside the jail", err)
 	}
-	return &awsSigner{creds: cfg.Credentials, service: spec.Service, region: spec.Region, defaultRegion: cfg.Region,
+	return &awsSigner{creds: creds, service: spec.Service, region: spec.Region, defaultRegion: creds.region,
 		profile: spec.Profile, signer: v4.NewSigner()}, nil
 }
 

@@ -7,14 +7,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
 // BenchmarkSigV4: re-signing one Bedrock request with a 16 KiB body (a
 // typical Messages request), stub signature dropped, body hashed, signed.
 func BenchmarkSigV4(b *testing.B) {
-	a := &awsSigner{creds: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider("AKIAEXAMPLE", "secret", "")),
-		service: "bedrock", signer: v4.NewSigner()}
+	creds := &helperCredentials{cur: aws.Credentials{AccessKeyID: "AKIAEXAMPLE", SecretAccessKey: "secret"}}
+	a := &awsSigner{creds: creds, service: "bedrock", signer: v4.NewSigner()}
 	body := bytes.Repeat([]byte("x"), 16<<10)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -72,8 +72,10 @@ type Spec struct {
 	Hosts  []string
 	Source string // "claude", "env:NAME", "file:/abs/path"
 	Header string // type "header"
-	// Service, Profile and Region are the aws type's.
+	// Service, Profile and Region are the aws type's; AWSHelper is the
+	// runjail-aws program that loads its credentials.
 	Service, Profile, Region string
+	AWSHelper                string
 	From                     string // file:line:col of the profile entry
 }
 
