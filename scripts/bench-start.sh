@@ -12,16 +12,10 @@ command -v bwrap >/dev/null || { echo "bench: bwrap is needed (apt-get install b
 runjail=$PWD/bin/runjail
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cat > "$work/bench.toml" <<'TOML'
-version = 1
-extends = "default"
-[network]
-mode = "none"
-TOML
 cd "$work"
 for r in $(seq "$rounds"); do
 	hyperfine -N --style none --warmup 10 --runs "$runs" --export-json "$work/round$r.json" \
-		-n runjail "$runjail -p $work/bench.toml -- /bin/true" \
+		-n runjail "$runjail -p default --net none -- /bin/true" \
 		-n bwrap "bwrap --ro-bind / / --tmpfs /home --dev /dev --proc /proc --unshare-all --die-with-parent /bin/true" >/dev/null
 done
 python3 - "$work"/round*.json <<'PY'

@@ -35,6 +35,15 @@ func Open(dataHome, configHome string) *Store {
 // Untrusted returns the files of p that are neither built in, nor the
 // user's own, nor trusted for their content as read.
 func (s *Store) Untrusted(p *schema.Profile) ([]string, error) {
+	var check []string
+	for i, f := range p.Files {
+		if p.Hashes[i] != "" && !s.own(f) {
+			check = append(check, f)
+		}
+	}
+	if len(check) == 0 {
+		return nil, nil // nothing to look up: no need to read the record
+	}
 	rec, err := s.read()
 	if err != nil {
 		return nil, err
