@@ -44,6 +44,8 @@ type Proxy struct {
 	dialer    net.Dialer
 	upstreams map[string]bool // host:port of every Upstreams URL
 	rt        http.RoundTripper
+	mitmReady chan struct{} // closed once martian can intercept (or mitmErr)
+	mitmErr   error
 }
 
 // maxRetryBody is the largest request body kept to send again after a
@@ -99,14 +101,21 @@ func New(pol *policy.Policy, opt Options) (*Proxy, error) {
 	m.SetRoundTripper(p.rt)
 	if opt.CA != nil && (len(opt.Upstreams) > 0 || len(opt.Credentials) > 0) {
 		// Only CONNECTs that check leaves to martian get here: the hosts it
-		// intercepts.
-		mc, err := mitm.NewConfig(opt.CA.Cert, opt.CA.Key)
-		if err != nil {
-			return nil, err
-		}
-		mc.SetValidity(24 * time.Hour)
-		mc.SetOrganization("runjail")
-		m.SetMITM(mc)
+		// intercepts. martian makes an RSA key for its leaf certificates
+		// (30-100 ms): in the background, while the jail starts; check
+		// waits for it before the first interception.
+		p.mitmReady = make(chan struct{})
+		go func() {
+			defer close(p.mitmReady)
+			mc, err := mitm.NewConfig(opt.CA.Cert, opt.CA.Key)
+			if err != nil {
+				p.mitmErr = err
+				return
+			}
+			mc.SetValidity(24 * time.Hour)
+			mc.SetOrganization("runjail")
+			m.SetMITM(mc)
+		}()
 	}
 	m.SetRequestModifier(martian.RequestModifierFunc(p.check))
 	m.SetResponseModifier(martian.ResponseModifierFunc(p.respond))
@@ -324,6 +333,10 @@ func (p *Proxy) check(req *http.Request) error {
 	case d.Allow && req.Method == http.MethodConnect && p.intercepts(host, port):
 		// martian terminates TLS with our CA; the requests inside come
 		// back here.
+		if <-p.mitmReady; p.mitmErr != nil {
+			return p.refuse(ctx, req, http.StatusBadGateway, Entry{Time: start, Method: req.Method, Host: host, Port: port, Decision: "error",
+				Reason: "cannot intercept: " + p.mitmErr.Error()})
+		}
 		ctx.Session().Set(targetKey, strings.ToLower(host))
 		p.opt.Audit.Record(Entry{Time: start, Method: req.Method, Host: host, Port: port, Decision: "allow", Reason: d.Reason + "; intercepted"})
 		return nil
