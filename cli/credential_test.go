@@ -135,8 +135,9 @@ from = "env:RJ_TOKEN"
 
 	// Without the secret the jail still runs (its command may not need
 	// it); runjail warns, and requests to the host fail saying why.
-	out, err = credentialJail(t, srv, profile, `echo "stub=$ANTHROPIC_API_KEY"; curl -sS https://api.example.com/v1/messages`)
+	out, err = credentialJail(t, srv, profile, `echo "stub=$ANTHROPIC_API_KEY"; curl -sS -i https://api.example.com/v1/messages`)
 	for _, want := range []string{
+		"HTTP/1.1 401", "X-Should-Retry: false", `"type":"authentication_error"`,
 		"runjail: warning: credential at ./p.toml:5:1: $RJ_TOKEN is empty or not set; export it before starting runjail (requests to api.example.com will fail until then)",
 		"stub=sk-ant-api03-runjail-stub",
 		"runjail: the credential for api.example.com is not available: credential at ./p.toml:5:1: $RJ_TOKEN is empty or not set",

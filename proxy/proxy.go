@@ -211,17 +211,9 @@ func (p *Proxy) retryRefreshed(res *http.Response) {
 	}
 	r, host := v.(signed).cred, v.(signed).host
 	if err := r.Refresh(req); err != nil {
-		// The server's 401 would not say what to do: this one does, in
-		// the shape Anthropic's clients show.
-		body := fmt.Sprintf(`{"type":"error","error":{"type":"authentication_error","message":%q}}`, "runjail: "+err.Error())
+		// The server's 401 would not say what to do: this one does.
 		res.Body.Close()
-		res.Body = io.NopCloser(strings.NewReader(body))
-		res.ContentLength = int64(len(body))
-		res.TransferEncoding = nil
-		res.Header.Del("Content-Encoding")
-		res.Header.Set("Content-Length", strconv.Itoa(len(body)))
-		res.Header.Set("Content-Type", "application/json")
-		res.Header.Set("X-Should-Retry", "false")
+		*res = *authError(req, "runjail: "+err.Error())
 		return
 	}
 	body, err := req.GetBody()
@@ -240,6 +232,21 @@ func (p *Proxy) retryRefreshed(res *http.Response) {
 	res.Body.Close()
 	*res = *again
 	res.Request = req
+}
+
+// authError is the 401 the client gets when runjail cannot put its
+// credential on req: an authentication_error in the shape Anthropic's
+// clients show, with the message saying what to do, and X-Should-Retry:
+// false (retrying cannot help).
+func authError(req *http.Request, msg string) *http.Response {
+	body := fmt.Sprintf(`{"type":"error","error":{"type":"authentication_error","message":%q}}`, msg)
+	return &http.Response{
+		StatusCode: http.StatusUnauthorized, Status: "401 Unauthorized", ProtoMajor: 1, ProtoMinor: 1, Request: req,
+		Header: http.Header{"Content-Type": {"application/json"}, "X-Should-Retry": {"false"},
+			"Content-Length": {strconv.Itoa(len(body))}},
+		Body:          io.NopCloser(strings.NewReader(body)),
+		ContentLength: int64(len(body)),
+	}
 }
 
 // writeStream writes a streamed response (server-sent events, AWS event
@@ -354,8 +361,19 @@ func (p *Proxy) check(req *http.Request) error {
 					ctx.Set(credKey, signed{r, host})
 				}
 				if err := cred.Apply(req, host); err != nil {
-					return p.refuse(ctx, req, http.StatusBadGateway, Entry{Time: start, Method: req.Method, Host: host, Port: port, Path: req.URL.Path, Decision: "error",
-						Reason: "the credential for " + host + " is not available: " + err.Error()})
+					e := Entry{Time: start, Method: req.Method, Host: host, Port: port, Path: req.URL.Path, Decision: "error",
+						Reason: "the credential for " + host + " is not available: " + err.Error()}
+					conn, brw, herr := takeOver(ctx.Session())
+					if herr != nil {
+						return herr
+					}
+					defer conn.Close()
+					res := authError(req, "runjail: "+e.Reason)
+					res.Close = true
+					res.Write(brw)
+					brw.Flush()
+					p.opt.Audit.Record(e)
+					return nil
 				}
 				reason += "; " + cred.Describe()
 			}
