@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/runjail/runjail/engine"
+	"github.com/runjail/runjail/engine/jail"
 	"github.com/runjail/runjail/profiles"
 	"github.com/runjail/runjail/proxy"
 	"github.com/runjail/runjail/schema"
@@ -34,8 +35,8 @@ const (
 // Main runs the command line of prog ("runjail", "runclaude" or "runproxy") with args
 // (without the program name) and returns the exit status.
 func Main(prog string, args []string) int {
-	if engine.IsInit() {
-		return engine.InitMain()
+	if jail.IsInit() {
+		return jail.InitMain()
 	}
 	// Descriptors the caller leaked to runjail go no further.
 	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
@@ -229,16 +230,16 @@ func (c *cmd) main(args []string) int {
 		opt.ProxyCA = ca.CertPEM
 	}
 	// init boots in its namespaces while the plan is compiled.
-	var jail *engine.Jail
+	var sandbox *jail.Jail
 	if mode := engine.NetMode(prof, opt); !explain && mode != "" {
-		if jail, err = engine.Start(host.UID, host.GID, mode == "host"); err != nil {
+		if sandbox, err = jail.Start(host.UID, host.GID, mode == "host"); err != nil {
 			return c.fail(err)
 		}
 	}
 	plan, err := engine.Compile(prof, opt, host)
 	if err != nil {
-		if jail != nil {
-			jail.Stop()
+		if sandbox != nil {
+			sandbox.Stop()
 		}
 		return c.fail(err)
 	}
@@ -249,7 +250,7 @@ func (c *cmd) main(args []string) int {
 	if plan.Net.Mode == "proxy" {
 		logFile, err := openLog(logPath, plan.Name)
 		if err != nil {
-			jail.Stop()
+			sandbox.Stop()
 			return c.errorf("choose another file with --log FILE", "cannot open the egress log: %v", err)
 		}
 		defer logFile.Close()
@@ -257,15 +258,15 @@ func (c *cmd) main(args []string) int {
 		defer audit.Flush()
 		svc, err := newServices(plan, audit, ca, upstreamCA, c.prog, c.stderr)
 		if err != nil {
-			jail.Stop()
+			sandbox.Stop()
 			return c.fail(err)
 		}
-		jail.Services = svc
+		sandbox.Services = svc
 		if svc.page != nil {
 			fmt.Fprintf(c.stderr, "%s: approve refused hosts at %s\n", c.prog, svc.page.URL())
 		}
 	}
-	st, err := jail.Run(plan, c.stderr)
+	st, err := sandbox.Run(plan, c.stderr)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -281,7 +282,7 @@ func (c *cmd) main(args []string) int {
 
 func (c *cmd) check() int {
 	ok := true
-	for _, r := range engine.Check() {
+	for _, r := range jail.Check() {
 		status := "ok  "
 		if !r.OK {
 			status = "FAIL"

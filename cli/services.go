@@ -18,6 +18,7 @@ import (
 	"github.com/adrg/xdg"
 
 	"github.com/runjail/runjail/engine"
+	"github.com/runjail/runjail/engine/jail"
 	"github.com/runjail/runjail/proxy"
 	"github.com/runjail/runjail/proxy/credential"
 	"github.com/runjail/runjail/proxy/dns"
@@ -166,9 +167,9 @@ func setEnv(p *engine.Plan, name, value, from string) {
 	p.Env = append(p.Env, engine.EnvVar{Name: name, Value: value, From: from})
 }
 
-// Serve implements engine.Services: the proxy on its port and on the
+// Serve implements jail.Services: the proxy on its port and on the
 // jail's 443 and 80, DNS over UDP and TCP.
-func (s *services) Serve(p *engine.Plan, socks []engine.Socket) {
+func (s *services) Serve(p *engine.Plan, socks []jail.Socket) {
 	// Allowed names resolve to the jail's loopback, IPv4 only (the
 	// listeners are there): clients that honour the proxy variables never
 	// connect to it, others reach the proxy's 443 and 80.

@@ -351,7 +351,7 @@ func (c *compiler) bind(src, dst string, ro bool, from string, optional bool) er
 	// A symlink must not lead a bind into a place runjail hides, unless the
 	// path as written is there too: the jail may have planted the symlink.
 	for _, hid := range c.hiddenRoots() {
-		if within(real, hid) && !within(src, hid) && !within(c.canon(src), hid) {
+		if Within(real, hid) && !Within(src, hid) && !Within(c.canon(src), hid) {
 			return &Error{Msg: fmt.Sprintf("%s: refusing to show %s: it resolves through a symlink to %s, inside hidden %s", from, src, real, hid),
 				Hint: "name the real path in the profile if you mean it, or remove the symlink"}
 		}
@@ -410,7 +410,7 @@ func (c *compiler) mapVCS(from string) {
 	var shown []string
 	for _, dir := range vcsDirs(c.project) {
 		real, err := filepath.EvalSymlinks(dir)
-		if err != nil || within(real, c.project) || c.isAncestorOfHome(real) || slices.ContainsFunc(shown, func(d string) bool { return within(real, d) }) {
+		if err != nil || Within(real, c.project) || c.isAncestorOfHome(real) || slices.ContainsFunc(shown, func(d string) bool { return Within(real, d) }) {
 			continue
 		}
 		shown = append(shown, real)
@@ -786,7 +786,7 @@ func (c *compiler) canon(p string) string {
 // underHome reports p's path relative to the home when p is in it.
 func (c *compiler) underHome(p string) (string, bool) {
 	for _, home := range []string{c.h.Home, c.realHome} {
-		if within(p, home) {
+		if Within(p, home) {
 			rel, _ := filepath.Rel(home, p)
 			return rel, true
 		}
@@ -795,7 +795,7 @@ func (c *compiler) underHome(p string) (string, bool) {
 }
 
 func (c *compiler) isAncestorOfHome(p string) bool {
-	return within(c.realHome, p) || within(c.h.Home, p)
+	return Within(c.realHome, p) || Within(c.h.Home, p)
 }
 
 // visible reports whether jail path p shows the host's p or a bind: it is
@@ -805,7 +805,7 @@ func (c *compiler) visible(p string) bool {
 	cover := -1 // depth of the deepest covering mount
 	show := -1  // depth of the deepest bind containing p
 	for _, m := range c.binds {
-		if !within(p, m.Dst) {
+		if !Within(p, m.Dst) {
 			continue
 		}
 		d := depth(m.Dst)
@@ -818,7 +818,9 @@ func (c *compiler) visible(p string) bool {
 	return show >= cover
 }
 
-func within(p, dir string) bool {
+// Within reports whether path p is dir or below it (both clean and
+// absolute).
+func Within(p, dir string) bool {
 	return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/")
 }
 

@@ -1,6 +1,6 @@
-// Package engine compiles a profile into a Plan (plain data: every mount,
-// environment variable and network rule with the place it came from) and
-// executes a Plan as a jail of Linux namespaces.
+// Package engine compiles a profile into a Plan: plain data, every mount,
+// environment variable and network rule with the place it came from.
+// Package engine/jail executes a Plan.
 package engine
 
 // Plan is everything needed to run one jail. It holds no secrets: credentials

@@ -1,4 +1,9 @@
-package engine
+// Package jail runs a Plan (see package engine) as a jail of Linux
+// namespaces: the host side (run.go: start init in its namespaces, hand it
+// the plan, relay the terminal and signals, serve the proxy's sockets) and
+// init, pid 1 inside (jail.go: the jail's setup, top to bottom, then the
+// command). Both are this binary; init is it re-executed.
+package jail
 
 import (
 	"errors"
@@ -9,12 +14,16 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
+
+	"github.com/runjail/runjail/engine"
+	"github.com/runjail/runjail/engine/home"
 )
 
 // initEnv marks the re-executed runjail binary as the jail's init.
@@ -37,13 +46,13 @@ var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, sys
 // plan's Listen) and must return at once, serving in the background; the
 // sockets are closed when the jail ends.
 type Services interface {
-	Serve(p *Plan, socks []Socket)
+	Serve(p *engine.Plan, socks []Socket)
 }
 
 // Socket is one of the plan's Listen, opened: a Listener for "tcp", a
 // PacketConn for "udp".
 type Socket struct {
-	Listen
+	engine.Listen
 	Listener   net.Listener
 	PacketConn net.PacketConn
 }
@@ -112,7 +121,7 @@ func Start(uid, gid int, hostNet bool) (*Jail, error) {
 	j.wg.Add(1)
 	go func() {
 		defer j.wg.Done()
-		runtimeLockThread()
+		runtime.LockOSThread()
 		err := j.cmd.Start()
 		startErr <- err
 		if err == nil {
@@ -142,7 +151,7 @@ func (j *Jail) close() {
 }
 
 // Run starts a jail and executes the plan in it (Start, then Jail.Run).
-func Run(p *Plan, warn io.Writer) (Status, error) {
+func Run(p *engine.Plan, warn io.Writer) (Status, error) {
 	if err := checkMode(p, nil); err != nil {
 		return Status{}, err
 	}
@@ -153,9 +162,9 @@ func Run(p *Plan, warn io.Writer) (Status, error) {
 	return j.Run(p, warn)
 }
 
-func checkMode(p *Plan, services Services) error {
+func checkMode(p *engine.Plan, services Services) error {
 	if p.Net.Mode == "proxy" && services == nil {
-		return &Error{
+		return &engine.Error{
 			Msg:  `network mode "proxy" is not available in this version of runjail yet`,
 			Hint: "run with --net none (loopback only) or --net host (no network isolation), or set network.mode in the profile",
 		}
@@ -167,7 +176,7 @@ func checkMode(p *Plan, services Services) error {
 // the plan to init and relays the terminal and signals until the command
 // exits. Warnings go to warn. An error means the jail could not be set up
 // (exit status 125). The Jail is used up either way.
-func (j *Jail) Run(p *Plan, warn io.Writer) (Status, error) {
+func (j *Jail) Run(p *engine.Plan, warn io.Writer) (Status, error) {
 	defer j.close()
 	err := checkMode(p, j.Services)
 	if err == nil && (p.Net.Mode == "host") != j.hostNet {
@@ -295,7 +304,7 @@ loop:
 	}
 	if fail != nil {
 		if fail.Code == 125 {
-			return Status{}, &Error{Msg: fail.Msg, Hint: fail.Hint}
+			return Status{}, &engine.Error{Msg: fail.Msg, Hint: fail.Hint}
 		}
 		return *fail, nil
 	}
@@ -316,7 +325,7 @@ loop:
 
 // serve turns the sockets init opened into listeners and starts the
 // services on them.
-func (j *Jail) serve(p *Plan, files []*os.File) ([]io.Closer, error) {
+func (j *Jail) serve(p *engine.Plan, files []*os.File) ([]io.Closer, error) {
 	var (
 		closers []io.Closer
 		socks   []Socket
@@ -463,33 +472,33 @@ func (r *ptyRelay) finish() {
 // prepareHost creates the persistent home (0700, without following
 // symlinks the jail may have planted), copies home.copy files in and creates
 // protect directories that must exist before the jail starts.
-func prepareHost(p *Plan) error {
+func prepareHost(p *engine.Plan) error {
 	if p.HomeDir != "" {
-		dir, err := makePrivateDir(p.HomeDir)
+		dir, err := home.MakePrivateDir(p.HomeDir)
 		if err != nil {
-			return &Error{Msg: fmt.Sprintf("cannot create the sandbox home %s: %v", p.HomeDir, err), Hint: "check home.dir in the profile and the permissions of its parent"}
+			return &engine.Error{Msg: fmt.Sprintf("cannot create the sandbox home %s: %v", p.HomeDir, err), Hint: "check home.dir in the profile and the permissions of its parent"}
 		}
 		for i := range p.Mounts {
-			if p.Mounts[i].Kind == MountBind && p.Mounts[i].Src == p.HomeDir {
+			if p.Mounts[i].Kind == engine.MountBind && p.Mounts[i].Src == p.HomeDir {
 				p.Mounts[i].Src = dir
 			}
 		}
 		p.HomeDir = dir
 		for _, c := range p.Copies {
-			if err := copyIntoHome(dir, c); err != nil {
-				return &Error{Msg: fmt.Sprintf("%s: home.copy %s: %v", c.From, c.Src, err)}
+			if err := home.Copy(dir, c); err != nil {
+				return &engine.Error{Msg: fmt.Sprintf("%s: home.copy %s: %v", c.From, c.Src, err)}
 			}
 		}
 		for _, h := range p.HomeJSON {
-			if err := mergeJSONIntoHome(dir, h); err != nil {
-				return &Error{Msg: fmt.Sprintf("%s: setting ~/%s in the sandbox home: %v", h.From, h.Rel, err)}
+			if err := home.MergeJSON(dir, h); err != nil {
+				return &engine.Error{Msg: fmt.Sprintf("%s: setting ~/%s in the sandbox home: %v", h.From, h.Rel, err)}
 			}
 		}
 	}
 	for _, m := range p.Mounts {
 		if m.Create {
-			if err := mkdirNoFollow(filepath.Dir(m.Src), filepath.Base(m.Src), 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
-				return &Error{Msg: fmt.Sprintf("%s: cannot create %s to protect it: %v", m.From, m.Src, err)}
+			if err := home.MkdirNoFollow(filepath.Dir(m.Src), filepath.Base(m.Src), 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+				return &engine.Error{Msg: fmt.Sprintf("%s: cannot create %s to protect it: %v", m.From, m.Src, err)}
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package engine
+package jail
 
 import (
 	"bufio"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/runjail/runjail/engine"
 	"github.com/runjail/runjail/proxy/dns"
 	"github.com/runjail/runjail/schema"
 )
@@ -18,7 +19,7 @@ import (
 // proxy port.
 type fakeServices struct{}
 
-func (fakeServices) Serve(p *Plan, socks []Socket) {
+func (fakeServices) Serve(p *engine.Plan, socks []Socket) {
 	h := &dns.Handler{Allowed: func(n string) bool { return strings.TrimSuffix(n, ".") == "allowed.example" },
 		A: netip.MustParseAddr("127.0.0.1"), TTL: 1}
 	var proxy net.Listener
@@ -56,7 +57,7 @@ func TestProxyModeServices(t *testing.T) {
 	proj := filepath.Join(root, "proj")
 	os.MkdirAll(home, 0o700)
 	os.MkdirAll(proj, 0o755)
-	h := Host{UID: os.Getuid(), GID: os.Getgid(), User: "me", Home: home, Cwd: proj, PATH: "/usr/bin:/bin",
+	h := engine.Host{UID: os.Getuid(), GID: os.Getgid(), User: "me", Home: home, Cwd: proj, PATH: "/usr/bin:/bin",
 		CacheHome: filepath.Join(home, ".cache")}
 	p := &schema.Profile{Version: 1, Ref: "test"}
 	p.Network.Mode = schema.Str{V: "proxy"}
@@ -64,7 +65,7 @@ func TestProxyModeServices(t *testing.T) {
 getent hosts allowed.example; echo "allowed=$?"
 getent hosts denied.example; echo "denied=$?"
 exec 3<>/dev/tcp/127.0.0.1/3128; echo ping >&3; cat <&3`
-	plan, err := Compile(p, Options{Command: []string{"bash", "-c", script}}, h)
+	plan, err := engine.Compile(p, engine.Options{Command: []string{"bash", "-c", script}}, h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +83,7 @@ exec 3<>/dev/tcp/127.0.0.1/3128; echo ping >&3; cat <&3`
 			t.Errorf("run: %v %+v", err, st)
 		}
 	})
-	for _, want := range []string{"nameserver 127.0.0.1", "proxy=http://" + ProxyAddr + " no=[]",
+	for _, want := range []string{"nameserver 127.0.0.1", "proxy=http://" + engine.ProxyAddr + " no=[]",
 		"127.0.0.1       allowed.example", "allowed=0", "denied=2", "pong ping"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)

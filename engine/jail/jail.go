@@ -1,4 +1,4 @@
-package engine
+package jail
 
 import (
 	"errors"
@@ -14,6 +14,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runjail/runjail/engine"
 )
 
 // IsInit reports whether this process is a jail's init, started by Run.
@@ -44,9 +46,9 @@ func InitMain() int {
 	}
 	j := &jail{plan: m.Plan, tty: m.TTY, sock: sock}
 	if err := j.setup(); err != nil {
-		var e *Error
+		var e *engine.Error
 		if !errors.As(err, &e) {
-			e = &Error{Msg: "setting up the jail: " + err.Error()}
+			e = &engine.Error{Msg: "setting up the jail: " + err.Error()}
 		}
 		send(sock, message{Op: opFail, Code: 125, Msg: e.Msg, Hint: e.Hint})
 		return 125
@@ -55,7 +57,7 @@ func InitMain() int {
 }
 
 type jail struct {
-	plan *Plan
+	plan *engine.Plan
 	tty  *ttyIn
 	sock int
 
@@ -101,7 +103,7 @@ func (j *jail) setup() error {
 	}
 	for _, s := range steps {
 		if err := s.fn(); err != nil {
-			var e *Error
+			var e *engine.Error
 			if errors.As(err, &e) {
 				return err
 			}
@@ -139,28 +141,28 @@ func (j *jail) mountAll() error {
 	for _, m := range j.plan.Mounts {
 		var err error
 		switch m.Kind {
-		case MountRoot:
+		case engine.MountRoot:
 			err = j.mountRoot(m)
-		case MountDev:
+		case engine.MountDev:
 			err = j.mountDev(m)
-		case MountProc:
+		case engine.MountProc:
 			err = j.mountFS(m.Dst, "proc", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, "")
-		case MountTmpfs:
+		case engine.MountTmpfs:
 			mode := "0755"
 			if m.Dst == "/tmp" || m.Dst == "/var/tmp" || m.Dst == "/dev/shm" {
 				mode = "1777"
 			}
 			err = j.mountFS(m.Dst, "tmpfs", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV, "mode="+mode)
-		case MountHide:
+		case engine.MountHide:
 			if m.File {
 				err = j.hideFile(m.Dst)
 				break
 			}
 			err = j.mountFS(m.Dst, "tmpfs", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV, "mode=0755")
 			j.seal = append(j.seal, m.Dst)
-		case MountBind:
+		case engine.MountBind:
 			err = j.bind(m.Src, m.Dst, m.RO, m.File)
-		case MountFile:
+		case engine.MountFile:
 			content := m.Content
 			if m.Src != "" {
 				var base []byte
@@ -176,12 +178,12 @@ func (j *jail) mountAll() error {
 		default:
 			err = fmt.Errorf("unknown mount kind %q", m.Kind)
 		}
-		var e *Error
+		var e *engine.Error
 		if errors.As(err, &e) {
-			return &Error{Msg: fmt.Sprintf("%s (%s)", e.Msg, m.From), Hint: e.Hint}
+			return &engine.Error{Msg: fmt.Sprintf("%s (%s)", e.Msg, m.From), Hint: e.Hint}
 		}
 		if err != nil {
-			return &Error{Msg: fmt.Sprintf("cannot mount %s %s (%s): %v", m.Kind, m.Dst, m.From, err),
+			return &engine.Error{Msg: fmt.Sprintf("cannot mount %s %s (%s): %v", m.Kind, m.Dst, m.From, err),
 				Hint: "run runjail --explain to see the plan; runjail --check to check this host"}
 		}
 	}
@@ -190,7 +192,7 @@ func (j *jail) mountAll() error {
 
 // mountRoot puts the host's whole mount tree at the new root, read-only
 // down to every submount when asked.
-func (j *jail) mountRoot(m Mount) error {
+func (j *jail) mountRoot(m engine.Mount) error {
 	tree, err := unix.OpenTree(unix.AT_FDCWD, "/oldroot", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
 	if err != nil {
 		return fmt.Errorf("open_tree: %v", err)
@@ -341,7 +343,7 @@ func (j *jail) mountpoint(dst string, file bool) (int, error) {
 		if errors.Is(err, unix.ENOENT) {
 			if err := create(dir, part, file && i == len(parts)-1); err != nil {
 				if errors.Is(err, unix.EROFS) {
-					return -1, &Error{Msg: fmt.Sprintf("cannot create mount point %s: the host is read-only there", dst),
+					return -1, &engine.Error{Msg: fmt.Sprintf("cannot create mount point %s: the host is read-only there", dst),
 						Hint: "bind to a destination that exists on the host, or one under /tmp, /mnt or your home"}
 				}
 				return -1, fmt.Errorf("cannot create mount point %s: %v", dst, err)
@@ -381,7 +383,7 @@ func create(dir int, name string, file bool) error {
 // mountDev builds a minimal /dev: a tmpfs with the harmless character
 // devices bound from the host, the usual symlinks and a fresh devpts whose
 // ptys belong to the jail alone.
-func (j *jail) mountDev(m Mount) error {
+func (j *jail) mountDev(m engine.Mount) error {
 	if err := j.mountFS(m.Dst, "tmpfs", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC, "mode=0755"); err != nil {
 		return err
 	}
@@ -461,7 +463,7 @@ func (j *jail) listen() error {
 }
 
 // openSocket listens on l in this network namespace.
-func openSocket(l Listen) (interface {
+func openSocket(l engine.Listen) (interface {
 	File() (*os.File, error)
 	Close() error
 }, error) {
@@ -539,7 +541,7 @@ func (j *jail) verifyHidden() error {
 		paths = append(paths, h.Path)
 		// Where a bind of one of its ancestors would show it.
 		for _, m := range j.plan.Mounts {
-			if m.Kind == MountBind && within(h.Path, m.Src) {
+			if m.Kind == engine.MountBind && engine.Within(h.Path, m.Src) {
 				paths = append(paths, filepath.Join(m.Dst, strings.TrimPrefix(h.Path, m.Src)))
 			}
 		}
@@ -558,7 +560,7 @@ func (j *jail) verifyHidden() error {
 		}
 		for _, h := range j.plan.Hidden {
 			if st.Dev == h.Dev && st.Ino == h.Ino {
-				return &Error{Msg: fmt.Sprintf("refusing to run: hidden %s is reachable in the jail at %s", h.Path, p),
+				return &engine.Error{Msg: fmt.Sprintf("refusing to run: hidden %s is reachable in the jail at %s", h.Path, p),
 					Hint: "a bind in the profile exposes it; run runjail --explain and remove that bind"}
 			}
 		}

@@ -1,4 +1,4 @@
-package engine
+package jail
 
 import (
 	"io"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/runjail/runjail/engine"
 	"github.com/runjail/runjail/schema"
 )
 
@@ -26,18 +27,18 @@ func TestRunRefusesReachableHome(t *testing.T) {
 	proj := filepath.Join(root, "proj")
 	os.MkdirAll(filepath.Join(home, ".ssh"), 0o700)
 	os.MkdirAll(proj, 0o755)
-	h := Host{UID: os.Getuid(), GID: os.Getgid(), User: "me", Home: home, Cwd: proj, PATH: "/usr/bin:/bin",
+	h := engine.Host{UID: os.Getuid(), GID: os.Getgid(), User: "me", Home: home, Cwd: proj, PATH: "/usr/bin:/bin",
 		CacheHome: filepath.Join(home, ".cache")}
 	p := &schema.Profile{Version: 1, Ref: "test"}
 	p.Network.Mode = schema.Str{V: "none"}
-	plan, err := Compile(p, Options{Command: []string{"true"}}, h)
+	plan, err := engine.Compile(p, engine.Options{Command: []string{"true"}}, h)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st, err := Run(plan, io.Discard); err != nil || st.Code != 0 {
 		t.Fatalf("the unedited plan does not run: %v %+v", err, st)
 	}
-	plan.Mounts = append(plan.Mounts, Mount{Kind: MountBind, Src: root, Dst: "/mnt", RO: true, From: "test"})
+	plan.Mounts = append(plan.Mounts, engine.Mount{Kind: engine.MountBind, Src: root, Dst: "/mnt", RO: true, From: "test"})
 	_, err = Run(plan, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "refusing to run: hidden "+home+" is reachable in the jail at /mnt/home") {
 		t.Fatalf("want a refusal naming /mnt/home, got %v", err)

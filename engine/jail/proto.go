@@ -1,4 +1,4 @@
-package engine
+package jail
 
 import (
 	"encoding/json"
@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runjail/runjail/engine"
 )
 
 // The host and the jail's init talk over a SOCK_SEQPACKET socket pair: one
@@ -18,8 +20,8 @@ type message struct {
 	Op string `json:"op"`
 
 	// host → init
-	Plan *Plan  `json:"plan,omitempty"`
-	TTY  *ttyIn `json:"tty,omitempty"`
+	Plan *engine.Plan `json:"plan,omitempty"`
+	TTY  *ttyIn       `json:"tty,omitempty"`
 
 	// init → host
 	Code int    `json:"code,omitempty"` // "fail": exit status to use
@@ -40,7 +42,7 @@ func (t *ttyIn) any() bool { return t != nil && (t.IsTTY[0] || t.IsTTY[1] || t.I
 const (
 	opStart   = "start"   // host → init: the plan
 	opPTY     = "pty"     // init → host: the pty master is attached
-	opListen  = "listen"  // init → host: the plan's Listen sockets are attached, in order
+	opListen  = "listen"  // init → host: the plan's engine.Listen sockets are attached, in order
 	opWarn    = "warn"    // init → host: print Msg, carry on
 	opFail    = "fail"    // init → host: print Msg, exit with Code
 	opStopped = "stopped" // init → host: the command stopped (^Z)

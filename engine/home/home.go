@@ -1,4 +1,8 @@
-package engine
+// Package home prepares a jail's persistent home on the host: created
+// private, files copied in with their secrets removed, JSON state merged.
+// The jail writes its home, so everything below it is hostile: nothing here
+// ever follows a symlink there, and what is read back is untrusted data.
+package home
 
 import (
 	"bufio"
@@ -10,22 +14,18 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runjail/runjail/engine"
 )
 
-// The persistent home is written by the jail, so the host treats everything
-// below it as hostile: it never follows a symlink there.
-
-func runtimeLockThread() { runtime.LockOSThread() }
-
-// makePrivateDir creates dir (mode 0700) if needed and returns its real path.
+// MakePrivateDir creates dir (mode 0700) if needed and returns its real path.
 // Its parent is created with MkdirAll: it is outside anything a jail sees.
-func makePrivateDir(dir string) (string, error) {
+func MakePrivateDir(dir string) (string, error) {
 	parent, err := filepath.Abs(filepath.Dir(dir))
 	if err != nil {
 		return "", err
@@ -37,7 +37,7 @@ func makePrivateDir(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := mkdirNoFollow(parent, filepath.Base(dir), 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
+	if err := MkdirNoFollow(parent, filepath.Base(dir), 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
 		return "", err
 	}
 	real := filepath.Join(parent, filepath.Base(dir))
@@ -51,8 +51,8 @@ func makePrivateDir(dir string) (string, error) {
 	return real, nil
 }
 
-// mkdirNoFollow creates name in dir, refusing symlinks anywhere in dir.
-func mkdirNoFollow(dir, name string, mode uint32) error {
+// MkdirNoFollow creates name in dir, refusing symlinks anywhere in dir.
+func MkdirNoFollow(dir, name string, mode uint32) error {
 	fd, err := unix.Openat2(unix.AT_FDCWD, dir, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_NO_SYMLINKS,
@@ -64,10 +64,10 @@ func mkdirNoFollow(dir, name string, mode uint32) error {
 	return unix.Mkdirat(fd, name, mode)
 }
 
-// copyIntoHome writes a scrubbed copy of c.Src at c.Rel below home, creating
+// Copy writes a scrubbed copy of c.Src at c.Rel below home, creating
 // parent directories and replacing the file atomically, never following a
 // symlink below home.
-func copyIntoHome(home string, c Copy) error {
+func Copy(home string, c engine.Copy) error {
 	data, err := os.ReadFile(c.Src)
 	if err != nil {
 		return err
@@ -81,11 +81,11 @@ func copyIntoHome(home string, c Copy) error {
 	return replaceFile(dirFd, filepath.Base(c.Rel), data)
 }
 
-// mergeJSONIntoHome sets h's keys in the JSON file h.Rel below home, keeping
+// MergeJSON sets h's keys in the JSON file h.Rel below home, keeping
 // the others. The jail writes that file, so it is read as untrusted data
 // (size capped, never followed through a symlink) and only ever merged
 // into; one that does not parse is started afresh.
-func mergeJSONIntoHome(home string, h HomeJSON) error {
+func MergeJSON(home string, h engine.HomeJSON) error {
 	dirFd, err := openHomeDir(home, filepath.Dir(h.Rel))
 	if err != nil {
 		return err
