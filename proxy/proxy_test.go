@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -129,6 +130,25 @@ func TestPlainHTTP(t *testing.T) {
 	if hits.Load() != 1 {
 		t.Errorf("upstream hits %d, want 1", hits.Load())
 	}
+}
+
+// interceptingProxy returns a proxy that intercepts api.example.com (sent
+// to srv) and allows the extra hosts, and the roots its clients trust.
+func interceptingProxy(t *testing.T, srv *httptest.Server, extra ...string) (*Proxy, *x509.CertPool) {
+	t.Helper()
+	ca, err := LoadCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	p := mustNew(t, newPolicy(t, append([]string{"api.example.com"}, extra...), []string{"127.0.0.1"}), Options{
+		CA: ca, RootCAs: roots,
+		Upstreams: map[string]*url.URL{"api.example.com": {Scheme: "https", Host: strings.TrimPrefix(srv.URL, "https://")}},
+	})
+	proxyRoots := x509.NewCertPool()
+	proxyRoots.AddCert(ca.Cert)
+	return p, proxyRoots
 }
 
 func mustNew(t *testing.T, pol *policy.Policy, opt Options) *Proxy {

@@ -2,13 +2,10 @@ package proxy
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
-	"net/url"
-	"strings"
 	"testing"
 )
 
@@ -27,18 +24,9 @@ func TestStreamKeepsConnection(t *testing.T) {
 		io.WriteString(w, "plain "+r.URL.Path)
 	}))
 	defer srv.Close()
-	ca, err := LoadCA(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(srv.Certificate())
-	p := mustNew(t, newPolicy(t, []string{"api.example.com"}, []string{"127.0.0.1"}), Options{CA: ca, RootCAs: roots,
-		Upstreams: map[string]*url.URL{"api.example.com": {Scheme: "https", Host: strings.TrimPrefix(srv.URL, "https://")}}})
+	p, proxyRoots := interceptingProxy(t, srv)
 	client := serve(t, p)
 	tr := client.Transport.(*http.Transport)
-	proxyRoots := x509.NewCertPool()
-	proxyRoots.AddCert(ca.Cert)
 	tr.TLSClientConfig = &tls.Config{RootCAs: proxyRoots}
 	defer tr.CloseIdleConnections()
 	for i, path := range []string{"/sse", "/sse", "/after", "/sse"} {

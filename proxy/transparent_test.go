@@ -3,13 +3,10 @@ package proxy
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"strings"
 	"testing"
 )
 
@@ -20,24 +17,13 @@ func TestServeTLS(t *testing.T) {
 		io.WriteString(w, "upstream saw "+r.URL.Path)
 	}))
 	defer srv.Close()
-	ca, err := LoadCA(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(srv.Certificate())
-	p := mustNew(t, newPolicy(t, []string{"api.example.com", "other.example.com"}, []string{"127.0.0.1"}), Options{
-		CA: ca, RootCAs: roots,
-		Upstreams: map[string]*url.URL{"api.example.com": {Scheme: "https", Host: strings.TrimPrefix(srv.URL, "https://")}},
-	})
+	p, proxyRoots := interceptingProxy(t, srv, "other.example.com")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go p.ServeTLS(l)
 	t.Cleanup(p.Close)
-	proxyRoots := x509.NewCertPool()
-	proxyRoots.AddCert(ca.Cert)
 	// Every name "resolves" to the proxy's port, as the jail's DNS does.
 	client := func(name string) *http.Client {
 		return &http.Client{Transport: &http.Transport{
