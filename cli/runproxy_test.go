@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/runjail/runjail/internal/fakeanthropic"
 )
 
 // runproxyCmd runs this test binary as runproxy, with a fresh home.
@@ -79,5 +81,39 @@ func TestRunproxy(t *testing.T) {
 	b, _ := os.ReadFile(caFile)
 	if block, _ := pem.Decode(b); block == nil || block.Type != "CERTIFICATE" {
 		t.Errorf("--export-ca wrote %q", b)
+	}
+}
+
+// runproxy puts a profile's credentials on the wire for a client that holds
+// a stub, as runjail does for a jail.
+func TestRunproxyCredential(t *testing.T) {
+	needCurl(t)
+	const key = "sk-ant-api03-REAL-for-the-container"
+	fake := &fakeanthropic.Server{APIKey: key}
+	srv, upstreamCA := fakeAPI(t, fake)
+	listen := freePort(t)
+	cmd := runproxyCmd(t, "-p", "./p.toml", "--listen", listen, "--upstream", "api.anthropic.com="+srv.URL, "--upstream-ca", upstreamCA)
+	os.WriteFile(filepath.Join(cmd.Dir, "p.toml"), []byte("version = 1\n[network]\nallow = [\"api.anthropic.com\"]\n[[credential]]\ntype = \"anthropic\"\nhosts = [\"api.anthropic.com\"]\nfrom = \"env:RJ_KEY\"\n"), 0o644)
+	cmd.Env = append(cmd.Env, "RJ_KEY="+key)
+	trustProfile(t, cmd, "./p.toml")
+	// The container trusts the proxy's CA, exported from the same data dir.
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	exp := runproxyCmd(t, "--export-ca", caFile)
+	exp.Env = cmd.Env
+	if out, err := exp.CombinedOutput(); err != nil {
+		t.Fatalf("--export-ca: %v %s", err, out)
+	}
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	if line, err := bufio.NewReader(stderr).ReadString('\n'); err != nil || !strings.Contains(line, "listening on") {
+		t.Fatalf("runproxy did not start: %q %v", line, err)
+	}
+	out, err := exec.Command("curl", "-sS", "--cacert", caFile, "-x", "http://"+listen, "-H", "x-api-key: stub",
+		"-d", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`, "https://api.anthropic.com/v1/messages").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Hello from the fake API") || len(fake.Failures()) > 0 {
+		t.Errorf("through runproxy: %v %s; refused: %v", err, out, fake.Failures())
 	}
 }
