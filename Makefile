@@ -15,13 +15,14 @@ build:
 	$(GO) build -trimpath -o bin/runclaude ./cmd/runclaude
 	$(GO) build -trimpath -o bin/runproxy ./cmd/runproxy
 	$(GO) build -trimpath -o bin/runjail-aws ./cmd/runjail-aws
+	$(GO) build -trimpath -o bin/runjail-init ./cmd/runjail-init
 
 install: build
 	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 bin/runjail bin/runclaude bin/runproxy bin/runjail-aws $(DESTDIR)$(BINDIR)/
+	install -m 0755 bin/runjail bin/runclaude bin/runproxy bin/runjail-aws bin/runjail-init $(DESTDIR)$(BINDIR)/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/runjail $(DESTDIR)$(BINDIR)/runclaude $(DESTDIR)$(BINDIR)/runproxy $(DESTDIR)$(BINDIR)/runjail-aws
+	rm -f $(DESTDIR)$(BINDIR)/runjail $(DESTDIR)$(BINDIR)/runclaude $(DESTDIR)$(BINDIR)/runproxy $(DESTDIR)$(BINDIR)/runjail-aws $(DESTDIR)$(BINDIR)/runjail-init
 
 # Everything: unit tests, golden plans, CLI scripts and the attack suite,
 # which runs real jails as the calling user.

@@ -18,6 +18,8 @@ func TestMain(m *testing.M) {
 		"runproxy":  func() { os.Exit(Main("runproxy", os.Args[1:])) },
 		// The real runjail-aws is a program of its own; tests link it in.
 		"runjail-aws": func() { os.Exit(awschain.Main(os.Args[1:], os.Stdout, os.Stderr)) },
+		// runjail starts runjail-init beside it as the jail's init.
+		"runjail-init": func() { os.Exit(Main("runjail", os.Args[1:])) },
 	})
 }
 

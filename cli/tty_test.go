@@ -55,7 +55,7 @@ func runjailCmd(t *testing.T, args ...string) *exec.Cmd {
 			t.Fatal(err)
 		}
 	}
-	for _, name := range []string{"runjail", "runjail-aws"} {
+	for _, name := range []string{"runjail", "runjail-aws", "runjail-init"} {
 		if err := os.Symlink(exe, filepath.Join(bin, name)); err != nil {
 			t.Fatal(err)
 		}

@@ -44,6 +44,11 @@ func InitMain() int {
 		fmt.Fprintln(os.Stderr, "runjail: error: this is runjail's jail init; run runjail instead")
 		return 125
 	}
+	if m.Build != "" && build() != "" && m.Build != build() {
+		send(sock, message{Op: opFail, Code: 125, Msg: "runjail-init is from another build of runjail than runjail itself",
+			Hint: "install both again: make install"})
+		return 125
+	}
 	j := &jail{plan: m.Plan, tty: m.TTY, sock: sock}
 	if err := j.setup(); err != nil {
 		var e *engine.Error

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime/debug"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -22,6 +24,9 @@ type message struct {
 	// host → init
 	Plan *engine.Plan `json:"plan,omitempty"`
 	TTY  *ttyIn       `json:"tty,omitempty"`
+	// Build identifies the host's build; an init from another build
+	// (a runjail-init left from another install) refuses the plan.
+	Build string `json:"build,omitempty"`
 
 	// init → host
 	Code int    `json:"code,omitempty"` // "fail": exit status to use
@@ -35,6 +40,25 @@ type ttyIn struct {
 	IsTTY      [3]bool
 	Rows, Cols uint16
 }
+
+// build identifies this binary's build: its module version or VCS
+// revision. "" when unknown (go test, go run): then nothing is compared.
+var build = sync.OnceValue(func() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	id := ""
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" || s.Key == "vcs.modified" {
+			id += s.Value + " "
+		}
+	}
+	if id == "" && info.Main.Version != "(devel)" {
+		id = info.Main.Version
+	}
+	return id
+})
 
 func (t *ttyIn) any() bool { return t != nil && (t.IsTTY[0] || t.IsTTY[1] || t.IsTTY[2]) }
 

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -108,8 +109,8 @@ func Start(uid, gid int, hostNet bool) (*Jail, error) {
 		}
 	}
 
-	j.cmd = exec.Command("/proc/self/exe")
-	j.cmd.Args = []string{"runjail"}
+	j.cmd = exec.Command(initProgram())
+	j.cmd.Args = []string{"runjail-init"}
 	// One P: init does little at once, and starts faster with fewer threads.
 	j.cmd.Env = []string{initEnv + "=1", "GOMAXPROCS=1"}
 	j.cmd.Stdin, j.cmd.Stdout, j.cmd.Stderr = initStdio[0], initStdio[1], initStdio[2]
@@ -133,6 +134,29 @@ func Start(uid, gid int, hostNet bool) (*Jail, error) {
 		return nil, fmt.Errorf("cannot create the jail's namespaces: %v", err)
 	}
 	return j, nil
+}
+
+// initProgram is the jail's init: runjail-init beside this program (as it
+// was invoked, then as installed), a small binary that starts in about 1.7
+// ms where runjail takes 2.9; else this program itself.
+func initProgram() string {
+	self := os.Args[0]
+	if !strings.Contains(self, "/") {
+		if p, err := exec.LookPath(self); err == nil {
+			self = p
+		}
+	}
+	dirs := []string{filepath.Dir(self)}
+	if exe, err := os.Executable(); err == nil {
+		dirs = append(dirs, filepath.Dir(exe))
+	}
+	for _, dir := range dirs {
+		p := filepath.Join(dir, "runjail-init")
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return "/proc/self/exe"
 }
 
 // Stop kills an init that was not given a plan.
@@ -187,7 +211,7 @@ func (j *Jail) Run(p *engine.Plan, warn io.Writer) (Status, error) {
 	}
 	// The plan waits in the socket for init, which reads it first thing.
 	if err == nil {
-		if err = send(j.sock, message{Op: opStart, Plan: p, TTY: j.tty}); err != nil {
+		if err = send(j.sock, message{Op: opStart, Plan: p, TTY: j.tty, Build: build()}); err != nil {
 			err = fmt.Errorf("cannot send the plan to the jail: %v", err)
 		}
 	}
