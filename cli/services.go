@@ -87,7 +87,7 @@ func newServices(p *engine.Plan, audit *proxy.Audit, ca *proxy.CA, upstreamCA, p
 		// The jail's client gets a stub that makes it try; the proxy puts
 		// the real credential on the wire.
 		for name, value := range b.Provider.Stub() {
-			setEnv(p, name, value, "stub for the credential at "+c.From)
+			p.SetEnv(name, value, "stub for the credential at "+c.From)
 		}
 		if hs, ok := b.Provider.(credential.HomeStater); ok && p.HomeDir != "" {
 			for rel, set := range hs.HomeState(p.Dir) {
@@ -117,24 +117,10 @@ func newServices(p *engine.Plan, audit *proxy.Audit, ca *proxy.CA, upstreamCA, p
 }
 
 // awsHelper finds runjail-aws, which loads AWS credentials: beside this
-// program as it was invoked, beside it as installed, else on $PATH; "" if
-// nowhere.
+// program, else on $PATH; "" if nowhere.
 func awsHelper() string {
-	self := os.Args[0]
-	if !strings.Contains(self, "/") {
-		if p, err := exec.LookPath(self); err == nil {
-			self = p
-		}
-	}
-	dirs := []string{filepath.Dir(self)}
-	if exe, err := os.Executable(); err == nil {
-		dirs = append(dirs, filepath.Dir(exe))
-	}
-	for _, dir := range dirs {
-		p := filepath.Join(dir, "runjail-aws")
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-			return p
-		}
+	if p := jail.Beside("runjail-aws"); p != "" {
+		return p
 	}
 	if p, err := exec.LookPath("runjail-aws"); err == nil {
 		return p
@@ -154,17 +140,6 @@ func (t upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		req.URL.Scheme, req.URL.Host, req.Host = u.Scheme, u.Host, u.Host
 	}
 	return t.rt.RoundTrip(req)
-}
-
-// setEnv sets name in the plan's environment.
-func setEnv(p *engine.Plan, name, value, from string) {
-	for i := range p.Env {
-		if p.Env[i].Name == name {
-			p.Env[i] = engine.EnvVar{Name: name, Value: value, From: from}
-			return
-		}
-	}
-	p.Env = append(p.Env, engine.EnvVar{Name: name, Value: value, From: from})
 }
 
 // Serve implements jail.Services: the proxy on its port and on the

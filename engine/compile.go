@@ -574,14 +574,17 @@ func (c *compiler) env() error {
 }
 
 // setEnv sets a variable of the jail's environment, replacing an earlier one.
-func (c *compiler) setEnv(name, value, from string) {
-	for i := range c.plan.Env {
-		if c.plan.Env[i].Name == name {
-			c.plan.Env[i] = EnvVar{name, value, from}
+func (c *compiler) setEnv(name, value, from string) { c.plan.SetEnv(name, value, from) }
+
+// SetEnv sets name in the jail's environment, replacing an earlier value.
+func (p *Plan) SetEnv(name, value, from string) {
+	for i := range p.Env {
+		if p.Env[i].Name == name {
+			p.Env[i] = EnvVar{name, value, from}
 			return
 		}
 	}
-	c.plan.Env = append(c.plan.Env, EnvVar{name, value, from})
+	p.Env = append(p.Env, EnvVar{name, value, from})
 }
 
 // NetMode is the network mode the profile and the flags ask for ("" when
