@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,7 +79,7 @@ func TestClaudeCodeAPIKey(t *testing.T) {
 	if f := fake.Failures(); len(f) > 0 {
 		t.Errorf("requests without the real key: %v", f)
 	}
-	if !contains(fake.Requests(), "POST /v1/messages") {
+	if !slices.Contains(fake.Requests(), "POST /v1/messages") {
 		t.Errorf("no Messages request: %v", fake.Requests())
 	}
 	// Nothing Claude Code kept in the sandbox home holds the key.
@@ -158,15 +159,6 @@ service = "bedrock"
 	if !strings.Contains(strings.Join(fake.Requests(), "\n"), "/model/") {
 		t.Errorf("no Bedrock request: %v", fake.Requests())
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // grepDir returns the first file under dir containing s.

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runjail/runjail/internal/atomicfile"
 )
 
 // CA is the proxy's certificate authority: it signs the certificates the
@@ -126,25 +128,5 @@ func createCA(dir string) (*CA, error) {
 
 // writeFile replaces dir/name atomically with data.
 func writeFile(dir, name string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(dir, "."+name+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), filepath.Join(dir, name))
+	return atomicfile.Write(filepath.Join(dir, name), data, mode)
 }

@@ -12,10 +12,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/runjail/runjail/internal/atomicfile"
 	"github.com/runjail/runjail/schema"
 )
 
@@ -100,19 +102,7 @@ func (s *Store) Trust(p *schema.Profile) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(s.file), ".trusted-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), s.file)
+	return atomicfile.Write(s.file, append(b, '\n'), 0o600)
 }
 
 func (s *Store) read() (map[string]string, error) {
@@ -143,7 +133,7 @@ func Grants(p *schema.Profile, untrusted []string) []string {
 		return strings.Join(vs, ", ")
 	}
 	for i, f := range p.Files {
-		if !contains(untrusted, f) {
+		if !slices.Contains(untrusted, f) {
 			continue
 		}
 		l := p.Layers[i]
@@ -212,13 +202,4 @@ func Grants(p *schema.Profile, untrusted []string) []string {
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runjail/runjail/internal/atomicfile"
 )
 
 // Claude Code's OAuth client, and where it refreshes its tokens.
@@ -158,32 +160,12 @@ func readOAuthFile(path string) (map[string]any, oauthFile, error) {
 	return raw, f, nil
 }
 
-// writeFileAtomic replaces path with v as JSON: a new file beside it,
-// renamed over it, so no reader ever sees half a file.
+// writeFileAtomic replaces path with v as JSON (mode 0600), so that no
+// reader ever sees half a file.
 func writeFileAtomic(path string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".credentials.json.runjail-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, b, 0o600)
 }
