@@ -58,7 +58,14 @@ func InitMain() int {
 		send(sock, message{Op: opFail, Code: 125, Msg: e.Msg, Hint: e.Hint})
 		return 125
 	}
-	return j.run()
+	code := j.run()
+	// The host takes the status from here rather than wait for the kernel
+	// to tear the jail down (its mounts, its other processes) as init exits.
+	if j.slave != nil {
+		j.slave.Close()
+	}
+	send(sock, message{Op: opExit, Code: code})
+	return code
 }
 
 type jail struct {
@@ -685,7 +692,7 @@ func (j *jail) run() int {
 			path = e.Value
 		}
 	}
-	files := []*os.File{os.Stdin, os.Stdout, os.Stderr}
+	files := []uintptr{0, 1, 2}
 	sys := &syscall.SysProcAttr{Setpgid: true}
 	if j.slave != nil {
 		// For Foreground, Ctty is init's descriptor, not the child's.
@@ -693,78 +700,88 @@ func (j *jail) run() int {
 		sys.Ctty = int(j.slave.Fd())
 		for i := range files {
 			if j.tty.IsTTY[i] {
-				files[i] = j.slave
+				files[i] = j.slave.Fd()
 			}
 		}
 	}
-
-	sigs := make(chan os.Signal, 32)
-	// SIGTTOU and SIGTTIN are caught (and dropped), not ignored: init
-	// sets the terminal's foreground group, and an ignored signal would be
-	// inherited by the command.
-	signal.Notify(sigs, append(forwarded, syscall.SIGCHLD, syscall.SIGTTOU, syscall.SIGTTIN)...)
 
 	argv0, err := lookPath(p.Command[0], path)
 	if err != nil {
 		return j.fail(err)
 	}
-	proc, err := os.StartProcess(argv0, p.Command, &os.ProcAttr{Dir: "", Env: env, Files: files, Sys: sys})
+	// syscall.ForkExec, not os.StartProcess: init waits with wait4 and
+	// needs no pidfd, whose first use costs a probe process.
+	child, err := syscall.ForkExec(argv0, p.Command, &syscall.ProcAttr{Env: env, Files: files, Sys: sys})
 	if err != nil {
-		return j.fail(err)
+		return j.fail(&os.PathError{Op: "fork/exec", Path: argv0, Err: err})
 	}
-	child := proc.Pid
 
-	conts := make(chan struct{}, 1)
+	// The host forwards its signals and answers a stop over the socket, not
+	// with kill: it reaches init only once the command runs, and init
+	// needs no handler for it.
+	msgs := make(chan message)
 	go func() {
 		for {
 			m, _, ok, err := recv(j.sock)
 			if err != nil || !ok {
 				return
 			}
-			if m.Op == opCont {
-				conts <- struct{}{}
+			msgs <- m
+		}
+	}()
+	// A process in the jail may signal init too. Those that would end a Go
+	// program go to the command instead; the others pid 1 ignores. (A few,
+	// SIGSEGV or SIGABRT say, still end init and with it the jail, which the
+	// jail could do anyway by exiting.) Asking for signals costs the runtime
+	// a round trip each, so it is done while the command already runs.
+	sigs := make(chan os.Signal, 8)
+	go signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	// init reaps every process in the jail, its orphans included, and
+	// learns of the command's stops and exit.
+	waits := make(chan unix.WaitStatus)
+	go func() {
+		for {
+			var ws unix.WaitStatus
+			pid, err := unix.Wait4(-1, &ws, unix.WUNTRACED, nil)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				return
+			}
+			if pid == child {
+				waits <- ws
 			}
 		}
 	}()
 
 	for {
 		select {
-		case <-conts:
-			if pgid, err := unix.Getpgid(child); err == nil {
-				// A background tcsetpgrp raises SIGTTOU unless it is blocked.
-				var ttou, old unix.Sigset_t
-				ttou.Val[0] = 1 << (uint(unix.SIGTTOU) - 1)
-				unix.PthreadSigmask(unix.SIG_BLOCK, &ttou, &old)
-				unix.IoctlSetPointerInt(int(j.slave.Fd()), unix.TIOCSPGRP, pgid)
-				unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
-				unix.Kill(-pgid, unix.SIGCONT)
+		case m := <-msgs:
+			switch m.Op {
+			case opSignal:
+				unix.Kill(child, syscall.Signal(m.Sig))
+			case opCont:
+				if pgid, err := unix.Getpgid(child); err == nil {
+					// A background tcsetpgrp raises SIGTTOU unless it is blocked.
+					var ttou, old unix.Sigset_t
+					ttou.Val[0] = 1 << (uint(unix.SIGTTOU) - 1)
+					unix.PthreadSigmask(unix.SIG_BLOCK, &ttou, &old)
+					unix.IoctlSetPointerInt(int(j.slave.Fd()), unix.TIOCSPGRP, pgid)
+					unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+					unix.Kill(-pgid, unix.SIGCONT)
+				}
 			}
 		case sig := <-sigs:
-			switch sig {
-			case syscall.SIGTTOU, syscall.SIGTTIN:
-				continue
-			case syscall.SIGCHLD:
-			default:
-				unix.Kill(child, sig.(syscall.Signal))
-				continue
-			}
-			for {
-				var ws unix.WaitStatus
-				pid, err := unix.Wait4(-1, &ws, unix.WNOHANG|unix.WUNTRACED, nil)
-				if err != nil || pid <= 0 {
-					break
-				}
-				if pid != child {
-					continue
-				}
-				switch {
-				case ws.Exited():
-					return ws.ExitStatus()
-				case ws.Signaled():
-					return 128 + int(ws.Signal())
-				case ws.Stopped() && j.slave != nil:
-					send(j.sock, message{Op: opStopped})
-				}
+			unix.Kill(child, sig.(syscall.Signal))
+		case ws := <-waits:
+			switch {
+			case ws.Exited():
+				return ws.ExitStatus()
+			case ws.Signaled():
+				return 128 + int(ws.Signal())
+			case ws.Stopped() && j.slave != nil:
+				send(j.sock, message{Op: opStopped})
 			}
 		}
 	}

@@ -1,7 +1,8 @@
 package jail
 
 import (
-	"encoding/json"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -13,25 +14,31 @@ import (
 )
 
 // The host and the jail's init talk over a SOCK_SEQPACKET socket pair: one
-// JSON message per packet, file descriptors attached with SCM_RIGHTS.
+// message per packet, file descriptors attached with SCM_RIGHTS.
+//
+// Messages are encoded by hand (see encode), not with encoding/json: init
+// decodes the plan first thing, and a cold encoding/json takes 0.6 ms of a
+// jail's start where this takes microseconds.
 
 const maxMessage = 4 << 20
 
 // message is one packet between the host and init.
 type message struct {
-	Op string `json:"op"`
+	Op string
 
 	// host → init
-	Plan *engine.Plan `json:"plan,omitempty"`
-	TTY  *ttyIn       `json:"tty,omitempty"`
+	// Plan carries to init the fields it uses (see encodePlan), no more.
+	Plan *engine.Plan
+	TTY  *ttyIn
 	// Build identifies the host's build; an init from another build
 	// (a runjail-init left from another install) refuses the plan.
-	Build string `json:"build,omitempty"`
+	Build string
+	Sig   int // "signal"
 
 	// init → host
-	Code int    `json:"code,omitempty"` // "fail": exit status to use
-	Msg  string `json:"msg,omitempty"`  // "fail", "warn": what happened
-	Hint string `json:"hint,omitempty"`
+	Code int    // "fail", "exit": exit status to use
+	Msg  string // "fail", "warn": what happened
+	Hint string
 }
 
 // ttyIn says which of the caller's stdin, stdout and stderr are terminals
@@ -71,13 +78,12 @@ const (
 	opFail    = "fail"    // init → host: print Msg, exit with Code
 	opStopped = "stopped" // init → host: the command stopped (^Z)
 	opCont    = "cont"    // host → init: continue the command
+	opSignal  = "signal"  // host → init: send the command signal Sig
+	opExit    = "exit"    // init → host: init exits with Code (the command's status)
 )
 
 func send(fd int, m message, files ...int) error {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
+	b := m.encode()
 	var oob []byte
 	if len(files) > 0 {
 		oob = unix.UnixRights(files...)
@@ -120,8 +126,191 @@ func recv(fd int) (m message, files []*os.File, ok bool, err error) {
 			}
 		}
 	}
-	if err := json.Unmarshal(buf[:n], &m); err != nil {
+	if err := m.decode(buf[:n]); err != nil {
 		return m, files, false, fmt.Errorf("bad message from the other side: %v", err)
 	}
 	return m, files, true, nil
 }
+
+// encode lays a message out as its fields in a fixed order: strings and
+// counts prefixed by their length as uvarints, numbers as uvarints, flags as
+// one byte; the plan and the terminal follow a flag saying they are there.
+func (m message) encode() []byte {
+	var w writer
+	w.str(m.Op)
+	w.str(m.Build)
+	w.num(uint64(m.Sig))
+	w.num(uint64(m.Code))
+	w.str(m.Msg)
+	w.str(m.Hint)
+	w.flag(m.TTY != nil)
+	if t := m.TTY; t != nil {
+		w.flag(t.IsTTY[0])
+		w.flag(t.IsTTY[1])
+		w.flag(t.IsTTY[2])
+		w.num(uint64(t.Rows))
+		w.num(uint64(t.Cols))
+	}
+	w.flag(m.Plan != nil)
+	if m.Plan != nil {
+		encodePlan(&w, m.Plan)
+	}
+	return w.b
+}
+
+// encodePlan writes the part of the plan init uses: the mounts, the
+// command and its environment, the sockets to open and what must be hidden.
+func encodePlan(w *writer, p *engine.Plan) {
+	w.strs(p.Command)
+	w.str(p.Dir)
+	w.str(p.Hostname)
+	w.str(p.Home)
+	w.str(p.Net.Mode)
+	w.num(uint64(len(p.Env)))
+	for _, e := range p.Env {
+		w.str(e.Name)
+		w.str(e.Value)
+	}
+	w.num(uint64(len(p.Mounts)))
+	for _, m := range p.Mounts {
+		w.str(string(m.Kind))
+		w.str(m.Src)
+		w.str(m.Dst)
+		w.flag(m.RO)
+		w.flag(m.File)
+		w.str(m.Content)
+		w.str(m.From)
+	}
+	w.num(uint64(len(p.Listen)))
+	for _, l := range p.Listen {
+		w.str(l.Service)
+		w.str(l.Network)
+		w.str(l.Addr)
+	}
+	w.num(uint64(len(p.Hidden)))
+	for _, h := range p.Hidden {
+		w.str(h.Path)
+		w.num(h.Dev)
+		w.num(h.Ino)
+	}
+}
+
+func (m *message) decode(b []byte) error {
+	r := reader{b: b}
+	m.Op = r.str()
+	m.Build = r.str()
+	m.Sig = int(r.num())
+	m.Code = int(r.num())
+	m.Msg = r.str()
+	m.Hint = r.str()
+	if r.flag() {
+		m.TTY = &ttyIn{IsTTY: [3]bool{r.flag(), r.flag(), r.flag()}, Rows: uint16(r.num()), Cols: uint16(r.num())}
+	}
+	if r.flag() {
+		m.Plan = decodePlan(&r)
+	}
+	if r.err == nil && len(r.b) > 0 {
+		r.err = errors.New("trailing bytes")
+	}
+	return r.err
+}
+
+func decodePlan(r *reader) *engine.Plan {
+	p := &engine.Plan{Command: r.strs(), Dir: r.str(), Hostname: r.str(), Home: r.str()}
+	p.Net.Mode = r.str()
+	p.Env = make([]engine.EnvVar, r.count(2))
+	for i := range p.Env {
+		p.Env[i] = engine.EnvVar{Name: r.str(), Value: r.str()}
+	}
+	p.Mounts = make([]engine.Mount, r.count(7))
+	for i := range p.Mounts {
+		p.Mounts[i] = engine.Mount{Kind: engine.MountKind(r.str()), Src: r.str(), Dst: r.str(), RO: r.flag(), File: r.flag(),
+			Content: r.str(), From: r.str()}
+	}
+	p.Listen = make([]engine.Listen, r.count(3))
+	for i := range p.Listen {
+		p.Listen[i] = engine.Listen{Service: r.str(), Network: r.str(), Addr: r.str()}
+	}
+	p.Hidden = make([]engine.HiddenDir, r.count(3))
+	for i := range p.Hidden {
+		p.Hidden[i] = engine.HiddenDir{Path: r.str(), Dev: r.num(), Ino: r.num()}
+	}
+	return p
+}
+
+type writer struct{ b []byte }
+
+func (w *writer) num(n uint64) { w.b = binary.AppendUvarint(w.b, n) }
+
+func (w *writer) str(s string) {
+	w.num(uint64(len(s)))
+	w.b = append(w.b, s...)
+}
+
+func (w *writer) strs(ss []string) {
+	w.num(uint64(len(ss)))
+	for _, s := range ss {
+		w.str(s)
+	}
+}
+
+func (w *writer) flag(v bool) {
+	if v {
+		w.b = append(w.b, 1)
+	} else {
+		w.b = append(w.b, 0)
+	}
+}
+
+// reader decodes what writer wrote; the first error sticks, and every
+// later read returns a zero value.
+type reader struct {
+	b   []byte
+	err error
+}
+
+var errShort = errors.New("message cut short")
+
+func (r *reader) num() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = errShort
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// count reads a number of elements of at least size bytes each, so that
+// a bad count cannot make a large allocation.
+func (r *reader) count(size int) int {
+	n := r.num()
+	if n > uint64(len(r.b)/size) {
+		r.err = errShort
+		return 0
+	}
+	return int(n)
+}
+
+func (r *reader) str() string {
+	n := r.count(1)
+	if r.err != nil {
+		return ""
+	}
+	s := string(r.b[:n])
+	r.b = r.b[n:]
+	return s
+}
+
+func (r *reader) strs() []string {
+	ss := make([]string, r.count(1))
+	for i := range ss {
+		ss[i] = r.str()
+	}
+	return ss
+}
+
+func (r *reader) flag() bool { return r.num() != 0 }

@@ -67,6 +67,7 @@ type Jail struct {
 	sock    int // the host's end of the socket to init
 	hostNet bool
 	tty     *ttyIn
+	started chan error     // init's start: nil once it runs
 	waited  chan error     // init's exit
 	wg      sync.WaitGroup // the goroutine (and thread) that started init
 	null    *os.File
@@ -81,9 +82,8 @@ func Start(uid, gid int, hostNet bool) (*Jail, error) {
 	if err != nil {
 		return nil, fmt.Errorf("socketpair: %v", err)
 	}
-	j := &Jail{sock: pair[0], hostNet: hostNet, tty: &ttyIn{}, waited: make(chan error, 1)}
+	j := &Jail{sock: pair[0], hostNet: hostNet, tty: &ttyIn{}, started: make(chan error, 1), waited: make(chan error, 1)}
 	initSock := os.NewFile(uintptr(pair[1]), "init-socket")
-	defer initSock.Close()
 
 	stdio := []*os.File{os.Stdin, os.Stdout, os.Stderr}
 	for i, f := range stdio {
@@ -100,6 +100,7 @@ func Start(uid, gid int, hostNet bool) (*Jail, error) {
 	if j.tty.any() {
 		if j.null, err = os.Open(os.DevNull); err != nil {
 			unix.Close(j.sock)
+			initSock.Close()
 			return nil, err
 		}
 		for i := range initStdio {
@@ -117,23 +118,31 @@ func Start(uid, gid int, hostNet bool) (*Jail, error) {
 	j.cmd.ExtraFiles = []*os.File{initSock}
 	j.cmd.SysProcAttr = jailAttr(uid, gid, hostNet)
 
+	// Creating the namespaces and starting init takes as long as compiling
+	// the plan: the caller does that meanwhile, and Run or Stop wait here.
 	// Pdeathsig fires when the thread that started init exits: keep it.
-	startErr := make(chan error, 1)
 	j.wg.Add(1)
 	go func() {
 		defer j.wg.Done()
 		runtime.LockOSThread()
 		err := j.cmd.Start()
-		startErr <- err
+		initSock.Close()
+		j.started <- err
 		if err == nil {
 			j.waited <- j.cmd.Wait()
 		}
 	}()
-	if err := <-startErr; err != nil {
-		j.close()
-		return nil, fmt.Errorf("cannot create the jail's namespaces: %v", err)
-	}
 	return j, nil
+}
+
+// running waits until init runs in its namespaces.
+func (j *Jail) running() error {
+	if err := <-j.started; err != nil {
+		j.wg.Wait()
+		j.close()
+		return fmt.Errorf("cannot create the jail's namespaces: %v", err)
+	}
+	return nil
 }
 
 // initProgram is the jail's init: runjail-init beside this program, a
@@ -171,6 +180,9 @@ func Beside(name string) string {
 
 // Stop kills an init that was not given a plan.
 func (j *Jail) Stop() {
+	if j.running() != nil {
+		return
+	}
 	j.cmd.Process.Kill()
 	<-j.waited
 	j.wg.Wait()
@@ -211,7 +223,12 @@ func checkMode(p *engine.Plan, services Services) error {
 // exits. Warnings go to warn. An error means the jail could not be set up
 // (exit status 125). The Jail is used up either way.
 func (j *Jail) Run(p *engine.Plan, warn io.Writer) (Status, error) {
-	defer j.close()
+	if err := j.running(); err != nil {
+		return Status{}, err
+	}
+	if j.null != nil {
+		defer j.null.Close()
+	}
 	err := checkMode(p, j.Services)
 	if err == nil && (p.Net.Mode == "host") != j.hostNet {
 		err = fmt.Errorf("the jail was started for another network mode than the plan's")
@@ -229,13 +246,16 @@ func (j *Jail) Run(p *engine.Plan, warn io.Writer) (Status, error) {
 		j.cmd.Process.Kill()
 		<-j.waited
 		j.wg.Wait()
+		unix.Close(j.sock)
 		return Status{}, err
 	}
 	hostSock, tty, cmd, waited := j.sock, j.tty, j.cmd, j.waited
 
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, forwarded...)
-	defer signal.Stop(sigs)
+	// Each signal costs the runtime a round trip to undo: not on the way
+	// out of a jail that has ended.
+	defer func() { go signal.Stop(sigs) }()
 
 	var closers []io.Closer
 	defer func() {
@@ -250,7 +270,12 @@ func (j *Jail) Run(p *engine.Plan, warn io.Writer) (Status, error) {
 		ptys    = make(chan *os.File, 1)
 		sockets = make(chan []*os.File, 1)
 	)
+	done := make(chan struct{}) // Run has returned
+	defer close(done)
 	go func() {
+		// init says how it exits before it is gone, and Run returns then:
+		// the socket is closed here, once init's end is.
+		defer unix.Close(hostSock)
 		defer close(msgs)
 		for {
 			m, files, ok, err := recv(hostSock)
@@ -268,7 +293,11 @@ func (j *Jail) Run(p *engine.Plan, warn io.Writer) (Status, error) {
 			for _, f := range files {
 				f.Close()
 			}
-			msgs <- m
+			select {
+			case msgs <- m:
+			case <-done:
+				return
+			}
 		}
 	}()
 
@@ -285,7 +314,10 @@ func (j *Jail) Run(p *engine.Plan, warn io.Writer) (Status, error) {
 			send(hostSock, message{Op: opCont})
 		}
 	}
-	var waitErr, serveErr error
+	var (
+		waitErr, serveErr error
+		exited            *int // the status init said it exits with
+	)
 loop:
 	for {
 		select {
@@ -300,6 +332,10 @@ loop:
 				msgs = nil
 				continue
 			}
+			if m.Op == opExit {
+				exited = &m.Code
+				break loop
+			}
 			handle(m)
 		case sig := <-sigs:
 			switch sig {
@@ -308,18 +344,26 @@ loop:
 					relay.resize()
 				}
 			default:
-				cmd.Process.Signal(sig)
+				send(hostSock, message{Op: opSignal, Sig: int(sig.(syscall.Signal))})
 			}
 		case waitErr = <-waited:
 			break loop
 		}
 	}
-	// init has exited, so the socket is at its end: what it said last
-	// (why it failed) is still to be read.
-	if msgs != nil {
+	// init has exited, so the socket is at its end: what it said last (why
+	// it failed) is still to be read.
+	if msgs != nil && exited == nil {
 		for m := range msgs {
 			handle(m)
 		}
+	}
+	// Any sockets init opened and the services did not take.
+	select {
+	case files := <-sockets:
+		for _, f := range files {
+			f.Close()
+		}
+	default:
 	}
 	// A quick command may be gone before its pty was picked up: its output
 	// is still in the pty.
@@ -330,6 +374,9 @@ loop:
 	}
 	if relay != nil {
 		relay.finish()
+	}
+	if exited != nil && serveErr == nil && fail == nil {
+		return Status{Code: *exited}, nil
 	}
 	j.wg.Wait()
 
