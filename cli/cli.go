@@ -173,6 +173,25 @@ func (c *cmd) main(args []string) int {
 		return c.check()
 	}
 
+	// init boots in its namespaces (2 ms, mostly the kernel's) while the
+	// profile is loaded and the plan compiled. Until the profile is read,
+	// the network mode is a guess: --net, else a network namespace.
+	var (
+		sandbox *jail.Jail // until it runs; stopped on the way out otherwise
+		hostNet = net == "host"
+		err     error
+	)
+	if !explain && trustPath == "" {
+		if sandbox, err = jail.Start(os.Getuid(), os.Getgid(), hostNet); err != nil {
+			return c.fail(err)
+		}
+		defer func() {
+			if sandbox != nil {
+				sandbox.Stop()
+			}
+		}()
+	}
+
 	host, err := engine.CurrentHost()
 	if err != nil {
 		return c.fail(err)
@@ -229,18 +248,14 @@ func (c *cmd) main(args []string) int {
 		}
 		opt.ProxyCA = ca.CertPEM
 	}
-	// init boots in its namespaces while the plan is compiled.
-	var sandbox *jail.Jail
-	if mode := engine.NetMode(prof, opt); !explain && mode != "" {
-		if sandbox, err = jail.Start(host.UID, host.GID, mode == "host"); err != nil {
+	if sandbox != nil && (engine.NetMode(prof, opt) == "host") != hostNet {
+		sandbox.Stop()
+		if sandbox, err = jail.Start(host.UID, host.GID, !hostNet); err != nil {
 			return c.fail(err)
 		}
 	}
 	plan, err := engine.Compile(prof, opt, host)
 	if err != nil {
-		if sandbox != nil {
-			sandbox.Stop()
-		}
 		return c.fail(err)
 	}
 	if explain {
@@ -250,7 +265,6 @@ func (c *cmd) main(args []string) int {
 	if plan.Net.Mode == "proxy" {
 		logFile, err := openLog(logPath, plan.Name)
 		if err != nil {
-			sandbox.Stop()
 			return c.errorf("choose another file with --log FILE", "cannot open the egress log: %v", err)
 		}
 		defer logFile.Close()
@@ -258,7 +272,6 @@ func (c *cmd) main(args []string) int {
 		defer audit.Flush()
 		svc, err := newServices(plan, audit, ca, upstreamCA, c.prog, c.stderr)
 		if err != nil {
-			sandbox.Stop()
 			return c.fail(err)
 		}
 		sandbox.Services = svc
@@ -266,7 +279,9 @@ func (c *cmd) main(args []string) int {
 			fmt.Fprintf(c.stderr, "%s: approve refused hosts at %s\n", c.prog, svc.page.URL())
 		}
 	}
-	st, err := sandbox.Run(plan, c.stderr)
+	run := sandbox
+	sandbox = nil // Run uses it up
+	st, err := run.Run(plan, c.stderr)
 	if err != nil {
 		return c.fail(err)
 	}
