@@ -19,6 +19,7 @@ import (
 
 	"github.com/runjail/runjail/engine"
 	"github.com/runjail/runjail/engine/jail"
+	"github.com/runjail/runjail/engine/jailinit"
 	"github.com/runjail/runjail/profiles"
 	"github.com/runjail/runjail/proxy"
 	"github.com/runjail/runjail/schema"
@@ -35,8 +36,8 @@ const (
 // Main runs the command line of prog ("runjail", "runclaude" or "runproxy") with args
 // (without the program name) and returns the exit status.
 func Main(prog string, args []string) int {
-	if jail.IsInit() {
-		return jail.InitMain()
+	if jailinit.Is() {
+		return jailinit.Main()
 	}
 	// Descriptors the caller leaked to runjail go no further.
 	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)

@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/runjail/runjail/engine/jail"
+	"github.com/runjail/runjail/engine/jailinit"
 )
 
 func main() {
-	if !jail.IsInit() {
+	if !jailinit.Is() {
 		fmt.Fprintln(os.Stderr, "runjail-init: this is the init of runjail's jails; run runjail instead")
 		os.Exit(125)
 	}
-	os.Exit(jail.InitMain())
+	os.Exit(jailinit.Main())
 }

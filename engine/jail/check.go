@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runjail/runjail/engine/jailinit"
 )
 
 // CheckResult is one finding of Check.
@@ -42,7 +44,7 @@ func Check() []CheckResult {
 	// The real thing: create the namespaces and use the mount API in them.
 	probe := exec.Command("/proc/self/exe")
 	probe.Args = []string{"runjail"}
-	probe.Env = []string{initEnv + "=probe"}
+	probe.Env = []string{jailinit.Env + "=probe"}
 	var out bytes.Buffer
 	probe.Stderr = &out
 	probe.SysProcAttr = jailAttr(os.Getuid(), os.Getgid(), false)
@@ -106,33 +108,6 @@ func sysctlChecks(read func(string) (int, error), exe string, uid int) []CheckRe
 			}})
 	}
 	return rs
-}
-
-// probeMain runs in the namespaces Check creates: it tries the mounts a jail
-// needs and exits 0 when they work.
-func probeMain() int {
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		fmt.Fprintln(os.Stderr, "make mounts private:", err)
-		return 1
-	}
-	if err := unix.Mount("tmpfs", "/tmp", "tmpfs", 0, ""); err != nil {
-		fmt.Fprintln(os.Stderr, "mount tmpfs:", err)
-		return 1
-	}
-	tree, err := unix.OpenTree(unix.AT_FDCWD, "/", unix.OPEN_TREE_CLONE|unix.AT_RECURSIVE|unix.OPEN_TREE_CLOEXEC)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "open_tree:", err)
-		return 1
-	}
-	if err := setReadOnly(tree, true); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if err := unix.Mount("proc", "/proc", "proc", 0, ""); err != nil {
-		fmt.Fprintln(os.Stderr, "mount proc:", err)
-		return 1
-	}
-	return 0
 }
 
 func readInt(path string) (int, error) {

@@ -1,8 +1,7 @@
 // Package jail runs a Plan (see package engine) as a jail of Linux
-// namespaces: the host side (run.go: start init in its namespaces, hand it
-// the plan, relay the terminal and signals, serve the proxy's sockets) and
-// init, pid 1 inside (jail.go: the jail's setup, top to bottom, then the
-// command). Both are this binary; init is it re-executed.
+// namespaces, from the host's side: it starts the jail's init (package
+// jailinit) in new namespaces, hands it the plan, relays the terminal and
+// signals, and serves the proxy's sockets.
 package jail
 
 import (
@@ -25,10 +24,8 @@ import (
 
 	"github.com/runjail/runjail/engine"
 	"github.com/runjail/runjail/engine/home"
+	"github.com/runjail/runjail/engine/jailinit"
 )
-
-// initEnv marks the re-executed runjail binary as the jail's init.
-const initEnv = "_RUNJAIL_INIT"
 
 // Status is how a jail ended: the command's exit status, 128+N for signal N,
 // or 125, 126, 127 with Msg set when the command could not run.
@@ -66,7 +63,7 @@ type Jail struct {
 	cmd     *exec.Cmd
 	sock    int // the host's end of the socket to init
 	hostNet bool
-	tty     *ttyIn
+	tty     *jailinit.TTY
 	started chan error     // init's start: nil once it runs
 	waited  chan error     // init's exit
 	wg      sync.WaitGroup // the goroutine (and thread) that started init
@@ -82,7 +79,7 @@ func Start(uid, gid int, hostNet bool) (*Jail, error) {
 	if err != nil {
 		return nil, fmt.Errorf("socketpair: %v", err)
 	}
-	j := &Jail{sock: pair[0], hostNet: hostNet, tty: &ttyIn{}, started: make(chan error, 1), waited: make(chan error, 1)}
+	j := &Jail{sock: pair[0], hostNet: hostNet, tty: &jailinit.TTY{}, started: make(chan error, 1), waited: make(chan error, 1)}
 	initSock := os.NewFile(uintptr(pair[1]), "init-socket")
 
 	stdio := []*os.File{os.Stdin, os.Stdout, os.Stderr}
@@ -97,7 +94,7 @@ func Start(uid, gid int, hostNet bool) (*Jail, error) {
 	// init never holds the caller's terminal: the jail gets a pty of its own.
 	initStdio := make([]*os.File, 3)
 	copy(initStdio, stdio)
-	if j.tty.any() {
+	if j.tty.Any() {
 		if j.null, err = os.Open(os.DevNull); err != nil {
 			unix.Close(j.sock)
 			initSock.Close()
@@ -113,7 +110,7 @@ func Start(uid, gid int, hostNet bool) (*Jail, error) {
 	j.cmd = exec.Command(initProgram())
 	j.cmd.Args = []string{"runjail-init"}
 	// One P: init does little at once, and starts faster with fewer threads.
-	j.cmd.Env = []string{initEnv + "=1", "GOMAXPROCS=1"}
+	j.cmd.Env = []string{jailinit.Env + "=1", "GOMAXPROCS=1"}
 	j.cmd.Stdin, j.cmd.Stdout, j.cmd.Stderr = initStdio[0], initStdio[1], initStdio[2]
 	j.cmd.ExtraFiles = []*os.File{initSock}
 	j.cmd.SysProcAttr = jailAttr(uid, gid, hostNet)
@@ -238,7 +235,7 @@ func (j *Jail) Run(p *engine.Plan, warn io.Writer) (Status, error) {
 	}
 	// The plan waits in the socket for init, which reads it first thing.
 	if err == nil {
-		if err = send(j.sock, message{Op: opStart, Plan: p, TTY: j.tty, Build: build()}); err != nil {
+		if err = jailinit.Send(j.sock, jailinit.Message{Op: jailinit.OpStart, Plan: initPlan(p), TTY: j.tty, Build: jailinit.Build()}); err != nil {
 			err = fmt.Errorf("cannot send the plan to the jail: %v", err)
 		}
 	}
@@ -266,7 +263,7 @@ func (j *Jail) Run(p *engine.Plan, warn io.Writer) (Status, error) {
 	var (
 		fail    *Status
 		relay   *ptyRelay
-		msgs    = make(chan message)
+		msgs    = make(chan jailinit.Message)
 		ptys    = make(chan *os.File, 1)
 		sockets = make(chan []*os.File, 1)
 	)
@@ -278,15 +275,15 @@ func (j *Jail) Run(p *engine.Plan, warn io.Writer) (Status, error) {
 		defer unix.Close(hostSock)
 		defer close(msgs)
 		for {
-			m, files, ok, err := recv(hostSock)
+			m, files, ok, err := jailinit.Recv(hostSock)
 			if err != nil || !ok {
 				return
 			}
-			if m.Op == opPTY && len(files) == 1 {
+			if m.Op == jailinit.OpPTY && len(files) == 1 {
 				ptys <- files[0]
 				continue
 			}
-			if m.Op == opListen && len(files) == len(p.Listen) {
+			if m.Op == jailinit.OpListen && len(files) == len(p.Listen) {
 				sockets <- files
 				continue
 			}
@@ -301,17 +298,17 @@ func (j *Jail) Run(p *engine.Plan, warn io.Writer) (Status, error) {
 		}
 	}()
 
-	handle := func(m message) {
+	handle := func(m jailinit.Message) {
 		switch m.Op {
-		case opWarn:
+		case jailinit.OpWarn:
 			fmt.Fprintf(warn, "runjail: warning: %s\n", m.Msg)
-		case opFail:
+		case jailinit.OpFail:
 			fail = &Status{Code: m.Code, Msg: m.Msg, Hint: m.Hint}
-		case opStopped:
+		case jailinit.OpStopped:
 			if relay != nil {
 				relay.suspend()
 			}
-			send(hostSock, message{Op: opCont})
+			jailinit.Send(hostSock, jailinit.Message{Op: jailinit.OpCont})
 		}
 	}
 	var (
@@ -332,7 +329,7 @@ loop:
 				msgs = nil
 				continue
 			}
-			if m.Op == opExit {
+			if m.Op == jailinit.OpExit {
 				exited = &m.Code
 				break loop
 			}
@@ -344,7 +341,7 @@ loop:
 					relay.resize()
 				}
 			default:
-				send(hostSock, message{Op: opSignal, Sig: int(sig.(syscall.Signal))})
+				jailinit.Send(hostSock, jailinit.Message{Op: jailinit.OpSignal, Sig: int(sig.(syscall.Signal))})
 			}
 		case waitErr = <-waited:
 			break loop
@@ -477,14 +474,14 @@ var initCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_NET_BI
 // ptyRelay copies between the caller's terminal and the jail's pty master.
 type ptyRelay struct {
 	master *os.File
-	tty    *ttyIn
+	tty    *jailinit.TTY
 	in     *os.File // the caller's terminal we read keys from, or nil
 	out    *os.File // where the jail's terminal output goes
 	state  *term.State
 	done   chan struct{}
 }
 
-func startRelay(master *os.File, tty *ttyIn) *ptyRelay {
+func startRelay(master *os.File, tty *jailinit.TTY) *ptyRelay {
 	r := &ptyRelay{master: master, tty: tty, done: make(chan struct{})}
 	if tty.IsTTY[1] {
 		r.out = os.Stdout
@@ -584,4 +581,23 @@ func prepareHost(p *engine.Plan) error {
 		}
 	}
 	return nil
+}
+
+// initPlan is what init needs of the plan.
+func initPlan(p *engine.Plan) *jailinit.Plan {
+	ip := &jailinit.Plan{Command: p.Command, Dir: p.Dir, Hostname: p.Hostname, Home: p.Home, HostNet: p.Net.Mode == "host"}
+	for _, e := range p.Env {
+		ip.Env = append(ip.Env, e.Name+"="+e.Value)
+	}
+	for _, m := range p.Mounts {
+		ip.Mounts = append(ip.Mounts, jailinit.Mount{Kind: string(m.Kind), Src: m.Src, Dst: m.Dst, RO: m.RO, File: m.File,
+			Content: m.Content, From: m.From})
+	}
+	for _, l := range p.Listen {
+		ip.Listen = append(ip.Listen, jailinit.Listen{Network: l.Network, Addr: l.Addr})
+	}
+	for _, h := range p.Hidden {
+		ip.Hidden = append(ip.Hidden, jailinit.Hidden{Path: h.Path, Dev: h.Dev, Ino: h.Ino})
+	}
+	return ip
 }

@@ -1,10 +1,18 @@
-package jail
+// Package jailinit is the init, pid 1, of runjail's jails: started by the
+// host (package engine/jail) in the jail's new namespaces, it receives the
+// plan over a socket, builds the jail's filesystem top to bottom, drops
+// every privilege, runs the command and stays as its init until it exits.
+//
+// It runs as runjail-init, a binary of its own, because it depends on little
+// and so starts fast; runjail runs itself as init when runjail-init is
+// missing.
+package jailinit
 
 import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -14,18 +22,27 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/runjail/runjail/engine"
 )
 
-// IsInit reports whether this process is a jail's init, started by Run.
-func IsInit() bool { return os.Getenv(initEnv) != "" }
+// Env is set in the environment of a process started as the jail's init:
+// "1" for a jail, "probe" for the probe of runjail --check.
+const Env = "_RUNJAIL_INIT"
 
-// InitMain is the jail's pid 1. It builds the filesystem the plan describes,
+// Is reports whether this process was started as the jail's init.
+func Is() bool { return os.Getenv(Env) != "" }
+
+// Error is a failure to set up the jail, with a hint at what to do.
+type Error struct {
+	Msg, Hint string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Main is the jail's pid 1. It builds the filesystem the plan describes,
 // drops every privilege, starts the command and stays as its init: it
 // forwards signals, reaps orphans and exits with the command's status.
-func InitMain() int {
-	if os.Getenv(initEnv) == "probe" {
+func Main() int {
+	if os.Getenv(Env) == "probe" {
 		return probeMain()
 	}
 	if name, err := unix.BytePtrFromString("runjail-init"); err == nil {
@@ -39,23 +56,23 @@ func InitMain() int {
 		fmt.Fprintln(os.Stderr, "runjail: error: close_range:", err)
 		return 125
 	}
-	m, _, ok, err := recv(sock)
-	if err != nil || !ok || m.Op != opStart || m.Plan == nil {
+	m, _, ok, err := Recv(sock)
+	if err != nil || !ok || m.Op != OpStart || m.Plan == nil {
 		fmt.Fprintln(os.Stderr, "runjail: error: this is runjail's jail init; run runjail instead")
 		return 125
 	}
-	if m.Build != "" && build() != "" && m.Build != build() {
-		send(sock, message{Op: opFail, Code: 125, Msg: "runjail-init is from another build of runjail than runjail itself",
+	if m.Build != "" && Build() != "" && m.Build != Build() {
+		Send(sock, Message{Op: OpFail, Code: 125, Msg: "runjail-init is from another build of runjail than runjail itself",
 			Hint: "install both again: make install"})
 		return 125
 	}
 	j := &jail{plan: m.Plan, tty: m.TTY, sock: sock}
 	if err := j.setup(); err != nil {
-		var e *engine.Error
+		var e *Error
 		if !errors.As(err, &e) {
-			e = &engine.Error{Msg: "setting up the jail: " + err.Error()}
+			e = &Error{Msg: "setting up the jail: " + err.Error()}
 		}
-		send(sock, message{Op: opFail, Code: 125, Msg: e.Msg, Hint: e.Hint})
+		Send(sock, Message{Op: OpFail, Code: 125, Msg: e.Msg, Hint: e.Hint})
 		return 125
 	}
 	code := j.run()
@@ -64,13 +81,13 @@ func InitMain() int {
 	if j.slave != nil {
 		j.slave.Close()
 	}
-	send(sock, message{Op: opExit, Code: code})
+	Send(sock, Message{Op: OpExit, Code: code})
 	return code
 }
 
 type jail struct {
-	plan *engine.Plan
-	tty  *ttyIn
+	plan *Plan
+	tty  *TTY
 	sock int
 
 	newroot int      // fd of /newroot while building
@@ -80,7 +97,7 @@ type jail struct {
 }
 
 func (j *jail) warn(format string, a ...any) {
-	send(j.sock, message{Op: opWarn, Msg: fmt.Sprintf(format, a...)})
+	Send(j.sock, Message{Op: OpWarn, Msg: fmt.Sprintf(format, a...)})
 }
 
 // setup is the jail, top to bottom. Each step runs with the capabilities init
@@ -115,7 +132,7 @@ func (j *jail) setup() error {
 	}
 	for _, s := range steps {
 		if err := s.fn(); err != nil {
-			var e *engine.Error
+			var e *Error
 			if errors.As(err, &e) {
 				return err
 			}
@@ -153,28 +170,28 @@ func (j *jail) mountAll() error {
 	for _, m := range j.plan.Mounts {
 		var err error
 		switch m.Kind {
-		case engine.MountRoot:
+		case MountRoot:
 			err = j.mountRoot(m)
-		case engine.MountDev:
+		case MountDev:
 			err = j.mountDev(m)
-		case engine.MountProc:
+		case MountProc:
 			err = j.mountFS(m.Dst, "proc", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, "")
-		case engine.MountTmpfs:
+		case MountTmpfs:
 			mode := "0755"
 			if m.Dst == "/tmp" || m.Dst == "/var/tmp" || m.Dst == "/dev/shm" {
 				mode = "1777"
 			}
 			err = j.mountFS(m.Dst, "tmpfs", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV, "mode="+mode)
-		case engine.MountHide:
+		case MountHide:
 			if m.File {
 				err = j.hideFile(m.Dst)
 				break
 			}
 			err = j.mountFS(m.Dst, "tmpfs", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV, "mode=0755")
 			j.seal = append(j.seal, m.Dst)
-		case engine.MountBind:
+		case MountBind:
 			err = j.bind(m.Src, m.Dst, m.RO, m.File)
-		case engine.MountFile:
+		case MountFile:
 			content := m.Content
 			if m.Src != "" {
 				var base []byte
@@ -190,12 +207,12 @@ func (j *jail) mountAll() error {
 		default:
 			err = fmt.Errorf("unknown mount kind %q", m.Kind)
 		}
-		var e *engine.Error
+		var e *Error
 		if errors.As(err, &e) {
-			return &engine.Error{Msg: fmt.Sprintf("%s (%s)", e.Msg, m.From), Hint: e.Hint}
+			return &Error{Msg: fmt.Sprintf("%s (%s)", e.Msg, m.From), Hint: e.Hint}
 		}
 		if err != nil {
-			return &engine.Error{Msg: fmt.Sprintf("cannot mount %s %s (%s): %v", m.Kind, m.Dst, m.From, err),
+			return &Error{Msg: fmt.Sprintf("cannot mount %s %s (%s): %v", m.Kind, m.Dst, m.From, err),
 				Hint: "run runjail --explain to see the plan; runjail --check to check this host"}
 		}
 	}
@@ -204,7 +221,7 @@ func (j *jail) mountAll() error {
 
 // mountRoot puts the host's whole mount tree at the new root, read-only
 // down to every submount when asked.
-func (j *jail) mountRoot(m engine.Mount) error {
+func (j *jail) mountRoot(m Mount) error {
 	tree, err := unix.OpenTree(unix.AT_FDCWD, "/oldroot", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
 	if err != nil {
 		return fmt.Errorf("open_tree: %v", err)
@@ -355,7 +372,7 @@ func (j *jail) mountpoint(dst string, file bool) (int, error) {
 		if errors.Is(err, unix.ENOENT) {
 			if err := create(dir, part, file && i == len(parts)-1); err != nil {
 				if errors.Is(err, unix.EROFS) {
-					return -1, &engine.Error{Msg: fmt.Sprintf("cannot create mount point %s: the host is read-only there", dst),
+					return -1, &Error{Msg: fmt.Sprintf("cannot create mount point %s: the host is read-only there", dst),
 						Hint: "bind to a destination that exists on the host, or one under /tmp, /mnt or your home"}
 				}
 				return -1, fmt.Errorf("cannot create mount point %s: %v", dst, err)
@@ -395,7 +412,7 @@ func create(dir int, name string, file bool) error {
 // mountDev builds a minimal /dev: a tmpfs with the harmless character
 // devices bound from the host, the usual symlinks and a fresh devpts whose
 // ptys belong to the jail alone.
-func (j *jail) mountDev(m engine.Mount) error {
+func (j *jail) mountDev(m Mount) error {
 	if err := j.mountFS(m.Dst, "tmpfs", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC, "mode=0755"); err != nil {
 		return err
 	}
@@ -459,41 +476,49 @@ func (j *jail) listen() error {
 	}
 	var fds []int
 	for _, l := range j.plan.Listen {
-		sock, err := openSocket(l)
+		fd, err := openSocket(l)
 		if err != nil {
 			return fmt.Errorf("listen %s %s: %v", l.Network, l.Addr, err)
 		}
-		f, err := sock.File()
-		sock.Close()
-		if err != nil {
-			return err
-		}
-		defer f.Close() // the host holds its own copy once sent
-		fds = append(fds, int(f.Fd()))
+		defer unix.Close(fd) // the host holds its own copy once sent
+		fds = append(fds, fd)
 	}
-	return send(j.sock, message{Op: opListen}, fds...)
+	return Send(j.sock, Message{Op: OpListen}, fds...)
 }
 
-// openSocket listens on l in this network namespace.
-func openSocket(l engine.Listen) (interface {
-	File() (*os.File, error)
-	Close() error
-}, error) {
-	switch l.Network {
-	case "tcp":
-		ln, err := net.Listen("tcp", l.Addr)
-		if err != nil {
-			return nil, err
-		}
-		return ln.(*net.TCPListener), nil
-	case "udp":
-		pc, err := net.ListenPacket("udp", l.Addr)
-		if err != nil {
-			return nil, err
-		}
-		return pc.(*net.UDPConn), nil
+// openSocket listens on l in this network namespace, as package net would
+// (SO_REUSEADDR, the largest backlog) without package net.
+func openSocket(l Listen) (int, error) {
+	ap, err := netip.ParseAddrPort(l.Addr)
+	if err != nil {
+		return -1, err
 	}
-	return nil, fmt.Errorf("unknown network %q", l.Network)
+	typ := unix.SOCK_STREAM
+	if l.Network == "udp" {
+		typ = unix.SOCK_DGRAM
+	} else if l.Network != "tcp" {
+		return -1, fmt.Errorf("unknown network %q", l.Network)
+	}
+	family := unix.AF_INET
+	var sa unix.Sockaddr = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+	if !ap.Addr().Is4() {
+		family = unix.AF_INET6
+		sa = &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+	}
+	fd, err := unix.Socket(family, typ|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	if err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err == nil {
+		if err = unix.Bind(fd, sa); err == nil && typ == unix.SOCK_STREAM {
+			err = unix.Listen(fd, unix.SOMAXCONN)
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
 }
 
 // newSessionKeyring joins a new anonymous session keyring, which the command
@@ -510,7 +535,7 @@ func newSessionKeyring() error {
 
 // loopbackUp brings up lo in the jail's own network namespace.
 func (j *jail) loopbackUp() error {
-	if j.plan.Net.Mode == "host" {
+	if j.plan.HostNet {
 		return nil
 	}
 	s, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
@@ -553,7 +578,7 @@ func (j *jail) verifyHidden() error {
 		paths = append(paths, h.Path)
 		// Where a bind of one of its ancestors would show it.
 		for _, m := range j.plan.Mounts {
-			if m.Kind == engine.MountBind && engine.Within(h.Path, m.Src) {
+			if m.Kind == MountBind && within(h.Path, m.Src) {
 				paths = append(paths, filepath.Join(m.Dst, strings.TrimPrefix(h.Path, m.Src)))
 			}
 		}
@@ -572,12 +597,17 @@ func (j *jail) verifyHidden() error {
 		}
 		for _, h := range j.plan.Hidden {
 			if st.Dev == h.Dev && st.Ino == h.Ino {
-				return &engine.Error{Msg: fmt.Sprintf("refusing to run: hidden %s is reachable in the jail at %s", h.Path, p),
+				return &Error{Msg: fmt.Sprintf("refusing to run: hidden %s is reachable in the jail at %s", h.Path, p),
 					Hint: "a bind in the profile exposes it; run runjail --explain and remove that bind"}
 			}
 		}
 	}
 	return nil
+}
+
+// within reports whether p is dir or below it (as engine.Within).
+func within(p, dir string) bool {
+	return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/")
 }
 
 func unescapeMountPath(s string) string {
@@ -603,7 +633,7 @@ func unescapeMountPath(s string) string {
 // that nothing inside ever holds the caller's terminal (no TIOCSTI into the
 // caller's shell) while job control keeps working inside.
 func (j *jail) openPTY() error {
-	if !j.tty.any() {
+	if !j.tty.Any() {
 		return nil
 	}
 	master, err := unix.Open("/dev/pts/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
@@ -632,7 +662,7 @@ func (j *jail) openPTY() error {
 	if j.tty.Rows > 0 {
 		unix.IoctlSetWinsize(master, unix.TIOCSWINSZ, &unix.Winsize{Row: j.tty.Rows, Col: j.tty.Cols})
 	}
-	return send(j.sock, message{Op: opPTY}, master)
+	return Send(j.sock, Message{Op: OpPTY}, master)
 }
 
 func (j *jail) chdir() error {
@@ -684,12 +714,10 @@ func dropPrivileges() error {
 // run starts the command and acts as the jail's init until it exits.
 func (j *jail) run() int {
 	p := j.plan
-	env := make([]string, 0, len(p.Env))
 	path := ""
 	for _, e := range p.Env {
-		env = append(env, e.Name+"="+e.Value)
-		if e.Name == "PATH" {
-			path = e.Value
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			path = v
 		}
 	}
 	files := []uintptr{0, 1, 2}
@@ -711,7 +739,7 @@ func (j *jail) run() int {
 	}
 	// syscall.ForkExec, not os.StartProcess: init waits with wait4 and
 	// needs no pidfd, whose first use costs a probe process.
-	child, err := syscall.ForkExec(argv0, p.Command, &syscall.ProcAttr{Env: env, Files: files, Sys: sys})
+	child, err := syscall.ForkExec(argv0, p.Command, &syscall.ProcAttr{Env: p.Env, Files: files, Sys: sys})
 	if err != nil {
 		return j.fail(&os.PathError{Op: "fork/exec", Path: argv0, Err: err})
 	}
@@ -719,10 +747,10 @@ func (j *jail) run() int {
 	// The host forwards its signals and answers a stop over the socket, not
 	// with kill: it reaches init only once the command runs, and init
 	// needs no handler for it.
-	msgs := make(chan message)
+	msgs := make(chan Message)
 	go func() {
 		for {
-			m, _, ok, err := recv(j.sock)
+			m, _, ok, err := Recv(j.sock)
 			if err != nil || !ok {
 				return
 			}
@@ -759,9 +787,9 @@ func (j *jail) run() int {
 		select {
 		case m := <-msgs:
 			switch m.Op {
-			case opSignal:
+			case OpSignal:
 				unix.Kill(child, syscall.Signal(m.Sig))
-			case opCont:
+			case OpCont:
 				if pgid, err := unix.Getpgid(child); err == nil {
 					// A background tcsetpgrp raises SIGTTOU unless it is blocked.
 					var ttou, old unix.Sigset_t
@@ -781,7 +809,7 @@ func (j *jail) run() int {
 			case ws.Signaled():
 				return 128 + int(ws.Signal())
 			case ws.Stopped() && j.slave != nil:
-				send(j.sock, message{Op: opStopped})
+				Send(j.sock, Message{Op: OpStopped})
 			}
 		}
 	}
@@ -799,7 +827,7 @@ func (j *jail) fail(err error) int {
 	if errors.As(err, &pe) {
 		msg = fmt.Sprintf("%s: %v", pe.Path, pe.Err)
 	}
-	send(j.sock, message{Op: opFail, Code: code, Msg: msg})
+	Send(j.sock, Message{Op: OpFail, Code: code, Msg: msg})
 	return code
 }
 
