@@ -76,8 +76,16 @@ func Main() int {
 		return 125
 	}
 	code := j.run()
-	// The host takes the status from here rather than wait for the kernel
-	// to tear the jail down (its mounts, its other processes) as init exits.
+	// Nothing in the jail outlives the command: kill what it left behind
+	// and wait until every process is gone (as the kernel would once init
+	// exits). Then the host takes the status from here rather than wait
+	// for the kernel to tear down the rest (mounts, namespaces, memory).
+	unix.Kill(-1, unix.SIGKILL)
+	for {
+		if _, err := unix.Wait4(-1, nil, 0, nil); err != nil && err != unix.EINTR {
+			break // ECHILD: no process is left
+		}
+	}
 	if j.slave != nil {
 		j.slave.Close()
 	}
