@@ -44,10 +44,10 @@ func Check() []CheckResult {
 	// The real thing: create the namespaces and use the mount API in them.
 	probe := exec.Command("/proc/self/exe")
 	probe.Args = []string{"runjail"}
-	probe.Env = []string{jailinit.Env + "=probe"}
+	probe.Env = []string{jailinit.Env + "=probe", fmt.Sprintf("%s=%d:%d", jailinit.IDsEnv, os.Getuid(), os.Getgid())}
 	var out bytes.Buffer
 	probe.Stderr = &out
-	probe.SysProcAttr = jailAttr(os.Getuid(), os.Getgid(), false)
+	probe.SysProcAttr = jailAttr(false)
 	probe.SysProcAttr.Pdeathsig = 0
 	err := probe.Run()
 	detail := "created user, mount, pid, ipc, uts, cgroup and net namespaces and mounted in them"

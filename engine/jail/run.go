@@ -110,10 +110,10 @@ func Start(uid, gid int, hostNet bool) (*Jail, error) {
 	j.cmd = exec.Command(initProgram())
 	j.cmd.Args = []string{"runjail-init"}
 	// One P: init does little at once, and starts faster with fewer threads.
-	j.cmd.Env = []string{jailinit.Env + "=1", "GOMAXPROCS=1"}
+	j.cmd.Env = []string{jailinit.Env + "=1", fmt.Sprintf("%s=%d:%d", jailinit.IDsEnv, uid, gid), "GOMAXPROCS=1"}
 	j.cmd.Stdin, j.cmd.Stdout, j.cmd.Stderr = initStdio[0], initStdio[1], initStdio[2]
 	j.cmd.ExtraFiles = []*os.File{initSock}
-	j.cmd.SysProcAttr = jailAttr(uid, gid, hostNet)
+	j.cmd.SysProcAttr = jailAttr(hostNet)
 
 	// Creating the namespaces and starting init takes as long as compiling
 	// the plan: the caller does that meanwhile, and Run or Stop wait here.
@@ -440,19 +440,16 @@ func closeAll(cs []io.Closer) {
 	}
 }
 
-// jailAttr asks for the namespaces, mapping the caller's uid and gid to
-// themselves and nothing else.
-func jailAttr(uid, gid int, hostNet bool) *syscall.SysProcAttr {
+// jailAttr asks for the namespaces. init maps the caller's uid and gid to
+// themselves in its user namespace (see jailinit.IDsEnv).
+func jailAttr(hostNet bool) *syscall.SysProcAttr {
 	flags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC |
 		unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP)
 	if !hostNet {
 		flags |= unix.CLONE_NEWNET
 	}
 	return &syscall.SysProcAttr{
-		Cloneflags:                 flags,
-		UidMappings:                []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
-		GidMappings:                []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}},
-		GidMappingsEnableSetgroups: false,
+		Cloneflags: flags,
 		// A non-root caller loses the new namespace's capabilities when
 		// init is exec'd; as ambient capabilities they survive it. init
 		// drops them all before the command starts.
@@ -465,11 +462,13 @@ func jailAttr(uid, gid int, hostNet bool) *syscall.SysProcAttr {
 	}
 }
 
-// initCaps are what init needs in its user namespace: mounts, hostname and
-// pivot_root (SYS_ADMIN), loopback (NET_ADMIN), the DNS port
-// (NET_BIND_SERVICE), securebits (SETPCAP), and making mount points
-// anywhere in its own tmpfs and home (DAC_OVERRIDE, FOWNER).
-var initCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_NET_BIND_SERVICE, unix.CAP_SETPCAP, unix.CAP_DAC_OVERRIDE, unix.CAP_FOWNER}
+// initCaps are what init needs in its user namespace: its uid and gid maps
+// (SETUID, SETGID), mounts, hostname and pivot_root (SYS_ADMIN), loopback
+// (NET_ADMIN), the DNS port (NET_BIND_SERVICE), securebits (SETPCAP), and
+// making mount points anywhere in its own tmpfs and home (DAC_OVERRIDE,
+// FOWNER).
+var initCaps = []uintptr{unix.CAP_SETUID, unix.CAP_SETGID, unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_NET_BIND_SERVICE,
+	unix.CAP_SETPCAP, unix.CAP_DAC_OVERRIDE, unix.CAP_FOWNER}
 
 // ptyRelay copies between the caller's terminal and the jail's pty master.
 type ptyRelay struct {

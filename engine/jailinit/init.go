@@ -28,6 +28,10 @@ import (
 // "1" for a jail, "probe" for the probe of runjail --check.
 const Env = "_RUNJAIL_INIT"
 
+// IDsEnv holds the caller's "UID:GID", which init maps to themselves in
+// the jail's user namespace, and nothing else.
+const IDsEnv = "_RUNJAIL_IDS"
+
 // Is reports whether this process was started as the jail's init.
 func Is() bool { return os.Getenv(Env) != "" }
 
@@ -42,6 +46,10 @@ func (e *Error) Error() string { return e.Msg }
 // drops every privilege, starts the command and stays as its init: it
 // forwards signals, reaps orphans and exits with the command's status.
 func Main() int {
+	if err := mapIDs(); err != nil {
+		fmt.Fprintln(os.Stderr, "runjail: error: mapping the jail's uid and gid:", err)
+		return 125
+	}
 	if os.Getenv(Env) == "probe" {
 		return probeMain()
 	}
@@ -91,6 +99,32 @@ func Main() int {
 	}
 	Send(sock, Message{Op: OpExit, Code: code})
 	return code
+}
+
+// mapIDs maps the caller's uid and gid (IDsEnv) to themselves in init's
+// user namespace. init does it itself, which a process may do for its own
+// ids: then the host starts init without the handshake in which the child
+// waits for its parent to write the maps (0.7 ms of every start).
+func mapIDs() error {
+	uid, gid, _ := strings.Cut(os.Getenv(IDsEnv), ":")
+	for _, w := range []struct{ file, data string }{
+		{"/proc/self/uid_map", uid + " " + uid + " 1\n"},
+		// Unprivileged, a gid map may only be written once setgroups is
+		// denied for good; the jail keeps the caller's groups as they are.
+		{"/proc/self/setgroups", "deny"},
+		{"/proc/self/gid_map", gid + " " + gid + " 1\n"},
+	} {
+		fd, err := unix.Open(w.file, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		_, err = unix.Write(fd, []byte(w.data))
+		unix.Close(fd)
+		if err != nil {
+			return fmt.Errorf("%s: %v", w.file, err)
+		}
+	}
+	return nil
 }
 
 type jail struct {
