@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -401,7 +402,58 @@ func (c *compiler) mapPath(from string) {
 		if real != dst && !c.visible(real) {
 			c.addBind(Mount{Kind: MountBind, Src: real, Dst: real, RO: true, From: from + " ($PATH " + dir + ")"})
 		}
+		c.mapTargets(real, dir, from)
 	}
+}
+
+// mapTargets shows the programs that symlinks in a mapped $PATH directory
+// point to in hidden places, such as Claude Code's native install
+// (~/.local/bin/claude -> ~/.local/share/claude/versions/VERSION). Only
+// native executables, each file alone and read-only: the directory around
+// a target may hold anything, and a script needs more than its own file
+// (its interpreter's packages), which --explain then says how to show.
+func (c *compiler) mapTargets(realDir, dir, from string) {
+	entries, err := os.ReadDir(realDir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.Type()&fs.ModeSymlink == 0 {
+			continue
+		}
+		link := filepath.Join(dir, e.Name())
+		target, err := filepath.EvalSymlinks(filepath.Join(realDir, e.Name()))
+		if err != nil || c.visible(target) {
+			continue
+		}
+		switch native, err := isNativeExecutable(target); {
+		case err != nil:
+			continue
+		case !native:
+			c.note(fmt.Sprintf("map_path %s: its target %s is hidden and not a native executable, not shown (show its package with ro = [\"DIR\"])",
+				link, target), from)
+			continue
+		}
+		c.addBind(Mount{Kind: MountBind, Src: target, Dst: target, RO: true, File: true, From: from + " ($PATH " + link + ")"})
+	}
+}
+
+// isNativeExecutable reports whether path is a regular, executable ELF file.
+func isNativeExecutable(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() || st.Mode()&0o111 == 0 {
+		return false, err
+	}
+	magic := make([]byte, 4)
+	if _, err := io.ReadFull(f, magic); err != nil {
+		return false, nil
+	}
+	return string(magic) == "\x7fELF", nil
 }
 
 // mapVCS shows the repository behind a git worktree or jj workspace,
