@@ -522,6 +522,30 @@ func (c *compiler) protect(entries []schema.Str) error {
 				return err
 			}
 		}
+		// Each linked worktree has a config.worktree of its own in the
+		// repository's git directory.
+		worktrees := filepath.Join(m.Src, ".git", "worktrees")
+		if gitDir {
+			worktrees = filepath.Join(m.Src, "worktrees")
+		}
+		var perWorktree []schema.Str
+		for _, e := range entries {
+			if e.V == ".git/config.worktree" {
+				perWorktree = append(perWorktree, e)
+			}
+		}
+		if dirs, err := os.ReadDir(worktrees); err == nil && len(perWorktree) > 0 {
+			for _, d := range dirs {
+				sub := filepath.Join(worktrees, d.Name())
+				if _, err := os.Lstat(filepath.Join(sub, "commondir")); !d.IsDir() || err != nil {
+					continue
+				}
+				rel, _ := filepath.Rel(m.Src, sub)
+				if err := c.protectIn(sub, filepath.Join(m.Dst, rel), true, perWorktree); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	return nil
 }
@@ -543,10 +567,16 @@ func (c *compiler) protectIn(src, dst string, gitDir bool, entries []schema.Str)
 		case errors.Is(err, syscall.ENOTDIR):
 			continue // .git is a file (a worktree): its repository is protected as a git dir
 		case errors.Is(err, fs.ErrNotExist):
-			// The jail could create it; a directory that git would
-			// otherwise read (hooks) is created empty and protected.
-			if parent, err := os.Lstat(filepath.Dir(path)); err == nil && parent.IsDir() && !strings.Contains(filepath.Base(path), ".") {
-				c.addBind(Mount{Kind: MountBind, Src: path, Dst: filepath.Join(dst, rel), RO: true, Create: true, From: e.Pos.String()})
+			// The jail could create it. Created empty and protected
+			// instead: a directory (.git/hooks), or a file inside a git
+			// directory (.git/config.worktree, which git reads once the
+			// repository enables worktree config, as sparse-checkout
+			// does). A missing file in the work tree is left alone: an
+			// empty one would show in git status.
+			file := strings.Contains(filepath.Base(path), ".")
+			inGit := gitDir || strings.HasPrefix(e.V, ".git/")
+			if parent, err := os.Lstat(filepath.Dir(path)); err == nil && parent.IsDir() && (!file || inGit) {
+				c.addBind(Mount{Kind: MountBind, Src: path, Dst: filepath.Join(dst, rel), RO: true, File: file, Create: true, From: e.Pos.String()})
 			}
 			continue
 		case err != nil:

@@ -65,8 +65,9 @@ type Mount struct {
 	// Content is the text of a MountFile, after that of the host file Src
 	// if there is one.
 	Content string `json:",omitempty"`
-	// Create asks the host to create Src as an empty directory first, so
-	// that the jail cannot create it (a missing .git/hooks).
+	// Create asks the host to create Src first, an empty directory (or
+	// file, with File), so that the jail cannot create it (a missing
+	// .git/hooks or .git/config.worktree).
 	Create bool
 	From   string // where the rule came from: "file:line:col", a flag, or a reason
 }

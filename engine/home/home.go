@@ -53,15 +53,34 @@ func MakePrivateDir(dir string) (string, error) {
 
 // MkdirNoFollow creates name in dir, refusing symlinks anywhere in dir.
 func MkdirNoFollow(dir, name string, mode uint32) error {
-	fd, err := unix.Openat2(unix.AT_FDCWD, dir, &unix.OpenHow{
-		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_NO_SYMLINKS,
-	})
+	fd, err := openNoFollow(dir)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(fd)
 	return unix.Mkdirat(fd, name, mode)
+}
+
+// CreateNoFollow creates name in dir as an empty file, refusing symlinks
+// anywhere in dir and at name.
+func CreateNoFollow(dir, name string, mode uint32) error {
+	fd, err := openNoFollow(dir)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	f, err := unix.Openat(fd, name, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
+	if err != nil {
+		return err
+	}
+	return unix.Close(f)
+}
+
+func openNoFollow(dir string) (int, error) {
+	return unix.Openat2(unix.AT_FDCWD, dir, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_NO_SYMLINKS,
+	})
 }
 
 // Copy writes a scrubbed copy of c.Src at c.Rel below home, creating

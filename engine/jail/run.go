@@ -574,7 +574,11 @@ func prepareHost(p *engine.Plan) error {
 	}
 	for _, m := range p.Mounts {
 		if m.Create {
-			if err := home.MkdirNoFollow(filepath.Dir(m.Src), filepath.Base(m.Src), 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+			create, mode := home.MkdirNoFollow, uint32(0o755)
+			if m.File {
+				create, mode = home.CreateNoFollow, 0o644
+			}
+			if err := create(filepath.Dir(m.Src), filepath.Base(m.Src), mode); err != nil && !errors.Is(err, unix.EEXIST) {
 				return &engine.Error{Msg: fmt.Sprintf("%s: cannot create %s to protect it: %v", m.From, m.Src, err)}
 			}
 		}
