@@ -286,6 +286,9 @@ func (c *cmd) main(args []string) int {
 	if err != nil {
 		return c.fail(err)
 	}
+	for _, w := range engine.GitTampering(plan.Git) {
+		fmt.Fprintf(c.stderr, "%s: warning: %s\n", c.prog, w)
+	}
 	if st.Msg != "" {
 		hint := ""
 		if st.Code == ExitNotFound {

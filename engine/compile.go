@@ -498,6 +498,11 @@ func vcsDirs(project string) []string {
 // protect keeps the protect paths under every writable bind read-only. For a
 // git directory (a worktree's common dir, or a submodule's under
 // .git/modules), entries under ".git/" apply to the directory itself.
+//
+// When any entry is under .git/, the git directories themselves are pinned
+// (bound onto themselves, or read-only for a .git file): a mount point
+// cannot be renamed or removed, so the jail cannot move .git aside and put
+// a repository of its own, hooks and config included, in its place.
 func (c *compiler) protect(entries []schema.Str) error {
 	var rw []Mount
 	for _, m := range c.binds {
@@ -505,48 +510,190 @@ func (c *compiler) protect(entries []schema.Str) error {
 			rw = append(rw, m)
 		}
 	}
+	var pin *schema.Str // the entry that asks for pinning
+	var perWorktree []schema.Str
+	for i, e := range entries {
+		if strings.HasPrefix(e.V, ".git/") && pin == nil {
+			pin = &entries[i]
+		}
+		if e.V == ".git/config.worktree" {
+			perWorktree = append(perWorktree, e)
+		}
+	}
 	for _, m := range rw {
 		gitDir := isGitDir(m.Src)
-		if err := c.protectIn(m.Src, m.Dst, gitDir, entries); err != nil {
-			return err
-		}
-		// Submodules keep their hooks and config in the superproject's
-		// git directory.
-		modules := filepath.Join(m.Src, ".git", "modules")
+		top := filepath.Join(m.Src, ".git")
 		if gitDir {
-			modules = filepath.Join(m.Src, "modules")
-		}
-		for _, sub := range gitDirsUnder(modules, 4) {
-			rel, _ := filepath.Rel(m.Src, sub)
-			if err := c.protectIn(sub, filepath.Join(m.Dst, rel), true, entries); err != nil {
+			top = m.Src // a bind already: pinned
+		} else if pin != nil {
+			if err := c.pinGit(top, filepath.Join(m.Dst, ".git"), *pin); err != nil {
 				return err
 			}
 		}
-		// Each linked worktree has a config.worktree of its own in the
-		// repository's git directory.
-		worktrees := filepath.Join(m.Src, ".git", "worktrees")
-		if gitDir {
-			worktrees = filepath.Join(m.Src, "worktrees")
+		if err := c.protectIn(m.Src, m.Dst, gitDir, entries); err != nil {
+			return err
 		}
-		var perWorktree []schema.Str
-		for _, e := range entries {
-			if e.V == ".git/config.worktree" {
-				perWorktree = append(perWorktree, e)
+		var embedded []string
+		if pin != nil && !gitDir && m.Src == c.project {
+			var err error
+			if embedded, err = c.embeddedRepos(top, m.Dst, *pin, entries); err != nil {
+				return err
 			}
 		}
-		if dirs, err := os.ReadDir(worktrees); err == nil && len(perWorktree) > 0 {
+		// Submodules keep their hooks and config in the superproject's
+		// git directory; each linked worktree has a directory of its own
+		// there, with a config.worktree and the commondir and gitdir
+		// files that say where its repository is.
+		var subs, worktrees []string
+		subs = gitDirsUnder(filepath.Join(top, "modules"), 4)
+		if dirs, err := os.ReadDir(filepath.Join(top, "worktrees")); err == nil {
 			for _, d := range dirs {
-				sub := filepath.Join(worktrees, d.Name())
-				if _, err := os.Lstat(filepath.Join(sub, "commondir")); !d.IsDir() || err != nil {
-					continue
+				sub := filepath.Join(top, "worktrees", d.Name())
+				if _, err := os.Lstat(filepath.Join(sub, "commondir")); d.IsDir() && err == nil {
+					worktrees = append(worktrees, sub)
 				}
-				rel, _ := filepath.Rel(m.Src, sub)
-				if err := c.protectIn(sub, filepath.Join(m.Dst, rel), true, perWorktree); err != nil {
-					return err
+			}
+		}
+		if pin != nil {
+			if c.plan.Git != nil && m.Src == c.project {
+				c.plan.Git.Dirs = append(append(c.plan.Git.Dirs, subs...), embedded...)
+			}
+			for _, main := range append(append([]string{top}, subs...), embedded...) {
+				// Only a linked worktree's git directory has a commondir;
+				// in another, git would take its config from where it
+				// points.
+				if _, err := os.Lstat(filepath.Join(main, "commondir")); err == nil {
+					return &Error{Msg: fmt.Sprintf("%s: refusing to run: %s/commondir makes git read the repository's config elsewhere", pin.Pos, main),
+						Hint: "a jail may have planted it: look at it and remove it"}
 				}
+			}
+		}
+		for _, sub := range append(subs, worktrees...) {
+			rel, _ := filepath.Rel(m.Src, sub)
+			dst := filepath.Join(m.Dst, rel)
+			if pin != nil {
+				c.addBind(Mount{Kind: MountBind, Src: sub, Dst: dst, From: pin.Pos.String() + " (git directory pinned)"})
+			}
+			list := entries
+			if slices.Contains(worktrees, sub) {
+				list = perWorktree
+				if pin != nil {
+					for _, name := range []string{"commondir", "gitdir"} {
+						list = append(list, schema.Str{V: ".git/" + name, Pos: pin.Pos})
+					}
+				}
+			}
+			if err := c.protectIn(sub, dst, true, list); err != nil {
+				return err
 			}
 		}
 	}
+	return nil
+}
+
+// embeddedRepos pins and protects the repositories inside the project
+// that its index records (submodules, or repositories added in place):
+// git status on the host enters them and runs git there, with their own
+// config and hooks. It returns their git directories, and records in the
+// plan what GitTampering looks at after the jail.
+func (c *compiler) embeddedRepos(top, dst string, pin schema.Str, entries []schema.Str) ([]string, error) {
+	index := filepath.Join(top, "index")
+	if fi, err := os.Lstat(top); err != nil {
+		return nil, nil
+	} else if !fi.IsDir() {
+		// A worktree: its index is in its own git directory.
+		b, err := os.ReadFile(top)
+		gitdir, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "gitdir:")
+		if err != nil || !ok {
+			return nil, nil
+		}
+		index = filepath.Join(abs(c.project, strings.TrimSpace(gitdir)), "index")
+	}
+	g := &GitCheck{Dirs: []string{top}, WorkTree: c.project, Index: index, HashSize: objectIDSize(filepath.Dir(index))}
+	c.plan.Git = g
+	links, err := gitlinks(index, g.HashSize)
+	if err != nil {
+		return nil, nil // no index yet, or one git itself would refuse
+	}
+	var dirs []string
+	for _, l := range links {
+		if !cleanRel(l) {
+			continue
+		}
+		g.Links = append(g.Links, l)
+		sub := filepath.Join(c.project, l, ".git")
+		subDst := filepath.Join(dst, l, ".git")
+		if err := c.pinGit(sub, subDst, pin); err != nil {
+			return nil, err
+		}
+		if isGitDir(sub) {
+			if err := c.protectIn(sub, subDst, true, entries); err != nil {
+				return nil, err
+			}
+			dirs = append(dirs, sub)
+		}
+	}
+	return dirs, nil
+}
+
+// objectIDSize is the size of an object id in the repository whose git
+// directory (or a worktree's) is dir: 32 bytes for SHA-256, else 20.
+func objectIDSize(dir string) int {
+	config := filepath.Join(dir, "config")
+	if b, err := os.ReadFile(filepath.Join(dir, "commondir")); err == nil {
+		config = filepath.Join(abs(dir, strings.TrimSpace(string(b))), "config")
+	}
+	b, _ := os.ReadFile(config)
+	if sha256Format.Match(b) {
+		return 32
+	}
+	return 20
+}
+
+var sha256Format = regexp.MustCompile(`(?im)^\s*objectformat\s*=\s*sha256\s*$`)
+
+// GitTampering reports what a jail may have left in the project's
+// repository to make git on the host run its commands: a commondir in a
+// git directory (git would read the config it points to), and a repository
+// added to the index (git status enters it and uses its config and hooks).
+func GitTampering(g *GitCheck) []string {
+	if g == nil {
+		return nil
+	}
+	var found []string
+	for _, d := range g.Dirs {
+		if _, err := os.Lstat(filepath.Join(d, "commondir")); err == nil {
+			found = append(found, fmt.Sprintf("%s/commondir appeared: git would read this repository's config where it points; remove it", d))
+		}
+	}
+	links, _ := gitlinks(g.Index, g.HashSize)
+	for _, l := range links {
+		if !cleanRel(l) || slices.Contains(g.Links, l) {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(g.WorkTree, l, ".git")); err == nil {
+			found = append(found, fmt.Sprintf("%s: a repository was added to the index; git status runs git in it with its own config and hooks. Look at %s/.git before you run git here, or remove it: git rm --cached %s",
+				filepath.Join(g.WorkTree, l), l, l))
+		}
+	}
+	return found
+}
+
+// pinGit makes the .git of a writable directory impossible to move or
+// replace: a directory is bound onto itself, a file (a worktree's or a
+// submodule's pointer to its repository) shown read-only.
+func (c *compiler) pinGit(src, dst string, e schema.Str) error {
+	fi, err := os.Lstat(src)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return &Error{Msg: fmt.Sprintf("%s: protect %s: %v", e.Pos, src, err)}
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return &Error{Msg: fmt.Sprintf("%s: refusing to run: %s is a symlink, so it cannot be protected", e.Pos, src),
+			Hint: "a jail may have planted it: look at it, and remove it or replace it with the real directory"}
+	}
+	c.addBind(Mount{Kind: MountBind, Src: src, Dst: dst, RO: !fi.IsDir(), File: !fi.IsDir(), From: e.Pos.String() + " (git directory pinned)"})
 	return nil
 }
 

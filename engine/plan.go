@@ -39,6 +39,20 @@ type Plan struct {
 
 	// Notes are entries that were skipped, with why, shown by --explain.
 	Notes []Note
+
+	// Git is what runjail looks at in the project's repository once the
+	// jail has ended (see GitTampering); nil without one.
+	Git *GitCheck `json:",omitempty"`
+}
+
+// GitCheck names the git directories a jail could write and the project's
+// index, with the repositories it recorded when the jail started.
+type GitCheck struct {
+	Dirs     []string // git directories: the project's, submodules', embedded ones
+	WorkTree string   // the project
+	Index    string   // its index file
+	HashSize int      // bytes of an object id: 20 (SHA-1) or 32 (SHA-256)
+	Links    []string // gitlink paths in the index at the start
 }
 
 // MountKind says what a Mount puts at its destination.
