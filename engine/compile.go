@@ -716,13 +716,13 @@ func (c *compiler) protectIn(src, dst string, gitDir bool, entries []schema.Str)
 		case errors.Is(err, fs.ErrNotExist):
 			// The jail could create it. Created empty and protected
 			// instead: a directory (.git/hooks), or a file inside a git
-			// directory (.git/config.worktree, which git reads once the
-			// repository enables worktree config, as sparse-checkout
-			// does). A missing file in the work tree is left alone: an
-			// empty one would show in git status.
+			// or jj directory (.git/config.worktree, which git reads once
+			// the repository enables worktree config, as sparse-checkout
+			// does; .jj/repo/config.toml). A missing file in the work
+			// tree is left alone: an empty one would show in git status.
 			file := strings.Contains(filepath.Base(path), ".")
-			inGit := gitDir || strings.HasPrefix(e.V, ".git/")
-			if parent, err := os.Lstat(filepath.Dir(path)); err == nil && parent.IsDir() && (!file || inGit) {
+			inVCS := gitDir || strings.HasPrefix(e.V, ".git/") || strings.HasPrefix(e.V, ".jj/")
+			if parent, err := os.Lstat(filepath.Dir(path)); err == nil && parent.IsDir() && (!file || inVCS) {
 				c.addBind(Mount{Kind: MountBind, Src: path, Dst: filepath.Join(dst, rel), RO: true, File: file, Create: true, From: e.Pos.String()})
 			}
 			continue

@@ -117,3 +117,30 @@ func TestGoldenPlans(t *testing.T) {
 		})
 	}
 }
+
+// A jj repository's own config (which older jj reads, pager and editor
+// commands included) is read-only in the jail, created empty when missing.
+func TestProtectJJConfig(t *testing.T) {
+	h, root := fakeHost(t)
+	proj := filepath.Join(root, "jjproj")
+	os.MkdirAll(filepath.Join(proj, ".jj", "repo", "store"), 0o755)
+	h.Cwd = proj
+	p, err := schema.Load("default", schema.Options{Builtin: profiles.FS, UserDir: filepath.Join(root, "none")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := Compile(p, Options{Net: "none", Command: []string{"true"}}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(proj, ".jj", "repo", "config.toml")
+	for _, m := range plan.Mounts {
+		if m.Dst == want {
+			if !m.RO || !m.File || !m.Create {
+				t.Errorf("%s: %+v, want a read-only file created first", want, m)
+			}
+			return
+		}
+	}
+	t.Errorf("no mount at %s in %+v", want, plan.Mounts)
+}
