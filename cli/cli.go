@@ -271,7 +271,7 @@ func (c *cmd) main(args []string) int {
 		defer logFile.Close()
 		audit := proxy.NewAudit(logFile, plan.Name)
 		defer audit.Flush()
-		svc, err := newServices(plan, audit, ca, upstreamCA, c.prog, c.stderr)
+		svc, err := newServices(plan, audit, ca, upstreamCA, engine.ApprovedFile(host, plan.Name), c.prog, c.stderr)
 		if err != nil {
 			return c.fail(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -269,7 +270,8 @@ func firstLine(r *bufio.Reader) (string, error) {
 }
 
 // A host refused in a running jail is approved on the approval page (the
-// link runjail prints) and works at once, in the same session.
+// link runjail prints) and works at once, in the same session; approved
+// always, it is allowed in the next session too.
 func TestProxyApproveLive(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "hello-approved")
@@ -296,7 +298,7 @@ func TestProxyApproveLive(t *testing.T) {
 		t.Fatalf("before approval: %q", first)
 	}
 	u, _ := url.Parse(pageURL)
-	form := url.Values{"host": {host}, "port": {port}}
+	form := url.Values{"host": {host}, "port": {port}, "always": {"1"}}
 	req, _ := http.NewRequest("POST", "http://"+u.Host+"/approve?"+u.RawQuery, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", "http://"+u.Host)
@@ -310,6 +312,13 @@ func TestProxyApproveLive(t *testing.T) {
 		t.Errorf("after approval: %q", rest)
 	}
 	cmd.Wait()
+
+	explain := runjailCmd(t, "-p", "./p.toml", "--explain", "--", "true")
+	explain.Dir, explain.Env = cmd.Dir, cmd.Env
+	plan, err := explain.CombinedOutput()
+	if err != nil || !regexp.MustCompile(`(?m)^\s*allow\s+`+regexp.QuoteMeta(hp)+`\s+.*approved/p\.txt:1:1 \(approved always\)`).Match(plan) {
+		t.Errorf("the next session's plan does not allow %s (%v):\n%s", hp, err, plan)
+	}
 }
 
 // Node's https and fetch ignore HTTPS_PROXY (before Node 24): the jail's

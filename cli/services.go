@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/adrg/xdg"
@@ -36,7 +37,7 @@ type services struct {
 // newServices compiles the plan's network rules into a policy; decisions
 // are logged to audit, intercepted hosts signed by ca, and upstream servers
 // verified with the system's roots plus those in the PEM file upstreamCA.
-func newServices(p *engine.Plan, audit *proxy.Audit, ca *proxy.CA, upstreamCA, prog string, warn io.Writer) (*services, error) {
+func newServices(p *engine.Plan, audit *proxy.Audit, ca *proxy.CA, upstreamCA, approved, prog string, warn io.Writer) (*services, error) {
 	rules := func(rs []engine.Rule) []policy.Rule {
 		out := make([]policy.Rule, len(rs))
 		for i, r := range rs {
@@ -105,7 +106,8 @@ func newServices(p *engine.Plan, audit *proxy.Audit, ca *proxy.CA, upstreamCA, p
 		if err != nil {
 			return nil, fmt.Errorf("approval page: %v", err)
 		}
-		if svc.page, err = proxy.NewApprovalPage(pol, p.Name, l); err != nil {
+		save := func(host string, port int) error { return saveApproval(approved, fmt.Sprintf("%s:%d", host, port)) }
+		if svc.page, err = proxy.NewApprovalPage(pol, p.Name, l, save); err != nil {
 			return nil, err
 		}
 		opt.NeverDial = map[string]bool{svc.page.Addr(): true}
@@ -114,6 +116,23 @@ func newServices(p *engine.Plan, audit *proxy.Audit, ca *proxy.CA, upstreamCA, p
 		return nil, err
 	}
 	return svc, nil
+}
+
+// saveApproval appends pattern to the file of hosts approved always (see
+// engine.ApprovedFile), which the next session's plan allows.
+func saveApproval(path, pattern string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintln(f, pattern); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // awsHelper finds runjail-aws, which loads AWS credentials: beside this

@@ -831,6 +831,38 @@ func NetMode(p *schema.Profile, opt Options) string {
 	return p.Network.Mode.V
 }
 
+// ApprovedFile is where the approval page keeps the hosts approved for
+// every session of a sandbox ("Approve always"), one host pattern a line.
+// It is the user's own config, out of every jail's reach.
+func ApprovedFile(h Host, sandbox string) string {
+	return filepath.Join(h.ConfigHome, "runjail", "approved", sandbox+".txt")
+}
+
+// approved allows the hosts approved always in an earlier session.
+func (c *compiler) approved() error {
+	path := ApprovedFile(c.h, c.plan.Name)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return &Error{Msg: fmt.Sprintf("hosts approved always: %v", err)}
+	}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		at := fmt.Sprintf("%s:%d:1", path, i+1)
+		if _, err := schema.ParseHostPattern(line); err != nil {
+			return &Error{Msg: fmt.Sprintf("%s: %v", at, err),
+				Hint: "fix or delete the line: the file lists the hosts approved always on the approval page"}
+		}
+		c.plan.Net.Allow = append(c.plan.Net.Allow, Rule{line, at + " (approved always)"})
+	}
+	return nil
+}
+
 func (c *compiler) network(opt Options) error {
 	n, plan := c.p.Network, c.plan
 	c.proxyCA = opt.ProxyCA
@@ -862,6 +894,11 @@ func (c *compiler) network(opt Options) error {
 			return &Error{Msg: fmt.Sprintf("--allow %s: %v", a, err), Hint: "use HOST or HOST:PORT, e.g. --allow api.example.com or --allow '*.example.com:8443'"}
 		}
 		plan.Net.Allow = append(plan.Net.Allow, Rule{a, "--allow"})
+	}
+	if plan.Net.Mode == "proxy" {
+		if err := c.approved(); err != nil {
+			return err
+		}
 	}
 	for _, s := range n.Deny {
 		plan.Net.Deny = append(plan.Net.Deny, Rule{s.V, s.Pos.String()})

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -143,4 +144,32 @@ func TestProtectJJConfig(t *testing.T) {
 		}
 	}
 	t.Errorf("no mount at %s in %+v", want, plan.Mounts)
+}
+
+// Hosts approved always in an earlier session are allowed, each with the
+// line it came from; a bad line is an error that names it.
+func TestApprovedAlways(t *testing.T) {
+	h, root := fakeHost(t)
+	p, err := schema.Load("default", schema.Options{Builtin: profiles.FS, UserDir: filepath.Join(root, "none")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := ApprovedFile(h, "default")
+	os.MkdirAll(filepath.Dir(file), 0o700)
+	os.WriteFile(file, []byte("# approved on the approval page\napi.example.com:8443\n\n"), 0o600)
+	plan, err := Compile(p, Options{Command: []string{"true"}}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Rule{"api.example.com:8443", file + ":2:1 (approved always)"}
+	if !slices.Contains(plan.Net.Allow, want) {
+		t.Errorf("allow rules %+v lack %+v", plan.Net.Allow, want)
+	}
+	if plan, err := Compile(p, Options{Command: []string{"true"}, Net: "none"}, h); err != nil || len(plan.Net.Allow) != 0 {
+		t.Errorf("network none: %v %+v", err, plan.Net.Allow)
+	}
+	os.WriteFile(file, []byte("api.example.com:8443\nbad host\n"), 0o600)
+	if _, err := Compile(p, Options{Command: []string{"true"}}, h); err == nil || !strings.HasPrefix(err.Error(), file+":2:1: ") {
+		t.Errorf("a bad line: %v", err)
+	}
 }

@@ -23,18 +23,20 @@ import (
 type ApprovalPage struct {
 	pol     *policy.Policy
 	sandbox string
+	save    func(host string, port int) error
 	token   string
 	addr    string // 127.0.0.1:PORT it listens on
 	srv     *http.Server
 }
 
-// NewApprovalPage returns a page for pol listening on l.
-func NewApprovalPage(pol *policy.Policy, sandbox string, l net.Listener) (*ApprovalPage, error) {
+// NewApprovalPage returns a page for pol listening on l. With save, it
+// also offers to approve a host always: save keeps it for later sessions.
+func NewApprovalPage(pol *policy.Policy, sandbox string, l net.Listener, save func(host string, port int) error) (*ApprovalPage, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return nil, err
 	}
-	a := &ApprovalPage{pol: pol, sandbox: sandbox, token: hex.EncodeToString(b), addr: l.Addr().String()}
+	a := &ApprovalPage{pol: pol, sandbox: sandbox, save: save, token: hex.EncodeToString(b), addr: l.Addr().String()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.list)
 	mux.HandleFunc("POST /approve", a.approve)
@@ -87,7 +89,8 @@ var pageTemplate = sync.OnceValue(func() *template.Template {
 {{if .Denied}}<table><tr><th>host</th><th>port</th><th>refused</th><th>last</th><th></th></tr>
 {{range .Denied}}<tr><td>{{.Host}}</td><td>{{.Port}}</td><td>{{.Count}}</td><td>{{.Last.Format "15:04:05"}}</td>
 <td><form method="post" action="/approve?token={{$.Token}}"><input type="hidden" name="host" value="{{.Host}}">
-<input type="hidden" name="port" value="{{.Port}}"><button type="submit">Approve for this session</button></form></td></tr>
+<input type="hidden" name="port" value="{{.Port}}"><button type="submit">Approve for this session</button>
+{{if $.CanSave}}<button type="submit" name="always" value="1">Approve always</button>{{end}}</form></td></tr>
 {{end}}</table>{{else}}<p id="none">Nothing refused yet.</p>{{end}}
 </body></html>
 `))
@@ -97,8 +100,24 @@ func (a *ApprovalPage) list(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	pageTemplate().Execute(w, struct {
 		Sandbox, Token string
+		CanSave        bool
 		Denied         []policy.DeniedHost
-	}{a.sandbox, a.token, a.pol.Denied()})
+	}{a.sandbox, a.token, a.save != nil, a.pol.Denied()})
+}
+
+// isHostName reports whether s is a host name or an IPv4 address: letters,
+// digits, dots and hyphens, starting and ending with a letter or digit.
+func isHostName(s string) bool {
+	if len(s) == 0 || len(s) > 253 {
+		return false
+	}
+	for i, c := range []byte(s) {
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && ((c != '.' && c != '-') || i == 0 || i == len(s)-1) {
+			return false
+		}
+	}
+	return true
 }
 
 func (a *ApprovalPage) approve(w http.ResponseWriter, r *http.Request) {
@@ -107,6 +126,17 @@ func (a *ApprovalPage) approve(w http.ResponseWriter, r *http.Request) {
 	if host == "" || err != nil || port < 1 || port > 65535 {
 		http.Error(w, "host and port are needed", http.StatusBadRequest)
 		return
+	}
+	if r.PostFormValue("always") != "" {
+		// A line of the file that keeps it: a host name, nothing else.
+		if a.save == nil || !isHostName(host) {
+			http.Error(w, "only a host name can be approved always", http.StatusBadRequest)
+			return
+		}
+		if err := a.save(host, port); err != nil {
+			http.Error(w, "cannot keep the approval: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
 	}
 	a.pol.Approve(host, port, "approval page")
 	http.Redirect(w, r, "/?token="+url.QueryEscape(a.token), http.StatusSeeOther)

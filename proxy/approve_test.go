@@ -16,7 +16,7 @@ func TestApprovalPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, err := NewApprovalPage(pol, "box", l)
+	page, err := NewApprovalPage(pol, "box", l, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,5 +107,70 @@ func TestNeverDialApprovalPage(t *testing.T) {
 	if c, err := p.dial("tcp", l.Addr().String()); err == nil {
 		c.Close()
 		t.Fatal("the proxy dialled the approval page")
+	}
+}
+
+// "Approve always" keeps the approval through the save function, for host
+// names only (each becomes a line of a file); a page without one does not
+// offer it.
+func TestApprovalPageAlways(t *testing.T) {
+	pol := newPolicy(t, nil, nil)
+	pol.Host("blocked.example", 8443) // refused, so listed
+	var saved []string
+	save := func(host string, port int) error { saved = append(saved, host+":"+strconv.Itoa(port)); return nil }
+	for _, withSave := range []bool{false, true} {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s func(string, int) error
+		if withSave {
+			s = save
+		}
+		page, err := NewApprovalPage(pol, "box", l, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer page.Close()
+		base := "http://" + page.Addr()
+		res, err := http.Get(page.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if got := strings.Contains(string(body), "Approve always"); got != withSave {
+			t.Errorf("save %v: page offers Approve always: %v", withSave, got)
+		}
+		post := func(host string) int {
+			form := url.Values{"host": {host}, "port": {"8443"}, "always": {"1"}}
+			req, _ := http.NewRequest("POST", base+"/approve?"+strings.SplitN(page.URL(), "?", 2)[1], strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", base)
+			res, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			return res.StatusCode
+		}
+		for _, bad := range []string{"a.example\nevil.example", "*.example", "-a.example", "[::1]"} {
+			if code := post(bad); code != http.StatusBadRequest {
+				t.Errorf("always %q: %d, want 400", bad, code)
+			}
+		}
+		code := post("blocked.example")
+		if !withSave {
+			if code != http.StatusBadRequest || pol.Host("blocked.example", 8443).Allow {
+				t.Errorf("always without save: %d, allowed %v", code, pol.Host("blocked.example", 8443).Allow)
+			}
+			continue
+		}
+		if code != http.StatusSeeOther || !pol.Host("blocked.example", 8443).Allow {
+			t.Errorf("always: %d, allowed %v", code, pol.Host("blocked.example", 8443).Allow)
+		}
+	}
+	if len(saved) != 1 || saved[0] != "blocked.example:8443" {
+		t.Errorf("saved %q, want [blocked.example:8443]", saved)
 	}
 }

@@ -43,7 +43,7 @@ func TestApprovalPageInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, err := NewApprovalPage(pol, "box", l)
+	page, err := NewApprovalPage(pol, "box", l, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
