@@ -598,7 +598,10 @@ func (c *compiler) protect(entries []schema.Str) error {
 // plan what GitTampering looks at after the jail.
 func (c *compiler) embeddedRepos(top, dst string, pin schema.Str, entries []schema.Str) ([]string, error) {
 	index := filepath.Join(top, "index")
-	if fi, err := os.Lstat(top); err != nil {
+	if fi, err := os.Lstat(top); errors.Is(err, fs.ErrNotExist) {
+		c.plan.Git = &GitCheck{WorkTree: c.project, Absent: true}
+		return nil, nil
+	} else if err != nil {
 		return nil, nil
 	} else if !fi.IsDir() {
 		// A worktree: its index is in its own git directory.
@@ -653,14 +656,21 @@ func objectIDSize(dir string) int {
 var sha256Format = regexp.MustCompile(`(?im)^\s*objectformat\s*=\s*sha256\s*$`)
 
 // GitTampering reports what a jail may have left in the project's
-// repository to make git on the host run its commands: a commondir in a
-// git directory (git would read the config it points to), and a repository
+// repository to make git on the host run its commands: a repository made
+// where there was none (all of it the jail's), a commondir in a git
+// directory (git would read the config it points to), and a repository
 // added to the index (git status enters it and uses its config and hooks).
 func GitTampering(g *GitCheck) []string {
 	if g == nil {
 		return nil
 	}
 	var found []string
+	if g.Absent {
+		if _, err := os.Lstat(filepath.Join(g.WorkTree, ".git")); err == nil {
+			found = append(found, fmt.Sprintf("%s/.git was made in the jail: its hooks and config are the jail's. Look at them before you run git there (or delete it); from the next session on they are protected", g.WorkTree))
+		}
+		return found
+	}
 	for _, d := range g.Dirs {
 		if _, err := os.Lstat(filepath.Join(d, "commondir")); err == nil {
 			found = append(found, fmt.Sprintf("%s/commondir appeared: git would read this repository's config where it points; remove it", d))

@@ -53,6 +53,7 @@ type GitCheck struct {
 	Index    string   // its index file
 	HashSize int      // bytes of an object id: 20 (SHA-1) or 32 (SHA-256)
 	Links    []string // gitlink paths in the index at the start
+	Absent   bool     // the project had no .git at the start
 }
 
 // MountKind says what a Mount puts at its destination.
