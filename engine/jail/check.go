@@ -65,10 +65,15 @@ func Check() []CheckResult {
 		Fix: []string{"use a kernel built with CONFIG_SECCOMP_FILTER=y"}})
 
 	abi, _, errno := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, 0, 0, unix.LANDLOCK_CREATE_RULESET_VERSION)
-	ll := CheckResult{Name: "landlock", OK: errno == 0, Detail: fmt.Sprintf("ABI %d", abi),
-		Fix: []string{"use Linux 5.13 or later with CONFIG_SECURITY_LANDLOCK=y and landlock in the lsm= boot parameter"}}
-	if errno != 0 {
-		ll.Detail = "not available: " + errno.Error()
+	// ABI 6 scopes abstract unix sockets: with it, a jail on the host's
+	// network cannot reach the host's (X11's among them).
+	ll := CheckResult{Name: "landlock", OK: errno == 0 && abi >= 6, Detail: fmt.Sprintf("ABI %d: the host's abstract unix sockets are out of the jails' reach", abi),
+		Fix: []string{"use Linux 6.12 or later with CONFIG_SECURITY_LANDLOCK=y and landlock in the lsm= boot parameter"}}
+	switch {
+	case errno != 0:
+		ll.Detail = "not available (" + errno.Error() + "): with network.mode = \"host\" a jail reaches the host's abstract unix sockets (X11's among them)"
+	case abi < 6:
+		ll.Detail = fmt.Sprintf("ABI %d, before 6: with network.mode = \"host\" a jail reaches the host's abstract unix sockets (X11's among them)", abi)
 	}
 	rs = append(rs, ll)
 

@@ -171,6 +171,10 @@ func (j *jail) setup() error {
 		// From here on init holds no privilege at all, not even in its
 		// namespace; the command inherits nothing.
 		{"drop privileges", dropPrivileges},
+		// In the host's network namespace the jail would reach the
+		// host's abstract unix sockets: X11's (keystrokes, the screen),
+		// some D-Bus buses.
+		{"scope abstract sockets", j.scopeAbstractSockets},
 	}
 	for _, s := range steps {
 		if err := s.fn(); err != nil {
@@ -749,6 +753,31 @@ func dropPrivileges() error {
 	var none [2]unix.CapUserData
 	if err := unix.Capset(&unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}, &none[0]); err != nil {
 		return fmt.Errorf("capset: %v", err)
+	}
+	return nil
+}
+
+// scopeAbstractSockets keeps the command from connecting to abstract unix
+// sockets made outside the jail (Landlock's scope, ABI 6, Linux 6.12),
+// whatever the network namespace; in its own, the jail sees none anyway.
+// It applies to this thread, which forks the command. Without it, a jail
+// on the host's network is told what it can reach.
+func (j *jail) scopeAbstractSockets() error {
+	abi, _, errno := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, 0, 0, unix.LANDLOCK_CREATE_RULESET_VERSION)
+	if errno != 0 || abi < 6 {
+		if j.plan.HostNet {
+			j.warn("this kernel cannot keep the jail from the host's abstract unix sockets (X11's among them) on the host's network: Landlock ABI 6 (Linux 6.12) is needed")
+		}
+		return nil
+	}
+	attr := unix.LandlockRulesetAttr{Scoped: unix.LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET}
+	fd, _, errno := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr), 0)
+	if errno != 0 {
+		return fmt.Errorf("landlock ruleset: %v", errno)
+	}
+	defer unix.Close(int(fd))
+	if _, _, errno := unix.Syscall(unix.SYS_LANDLOCK_RESTRICT_SELF, fd, 0, 0); errno != 0 {
+		return fmt.Errorf("landlock: %v", errno)
 	}
 	return nil
 }
