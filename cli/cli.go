@@ -98,11 +98,12 @@ claude --dangerously-skip-permissions CLAUDE-ARG...).
 const usage = `
 options:
   -p, --profile NAME|PATH   profile: a path (contains / or ends in .toml) or a
-                            name from $XDG_CONFIG_HOME/runjail/profiles or the
-                            built-ins (%[2]s); default: runjail uses the
-                            project's .runjail.toml (here or in a parent up to
-                            the project root) if there is one, else "default";
-                            runclaude uses "claude"
+                            name from $XDG_CONFIG_HOME/runjail/profiles or a
+                            built-in one (%[2]s).
+                            Default: runjail uses the project's .runjail.toml
+                            (here or in a parent up to the project root) if
+                            there is one, else "default"; runclaude uses
+                            "claude"
       --trust PATH          trust the profile PATH (and what it extends) for
                             its current content, and exit; profiles that are
                             not built in or your own need it, or a yes on a
