@@ -17,6 +17,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/runjail/runjail/engine/gitindex"
 	"github.com/runjail/runjail/schema"
 )
 
@@ -614,7 +615,7 @@ func (c *compiler) embeddedRepos(top, dst string, pin schema.Str, entries []sche
 	}
 	g := &GitCheck{Dirs: []string{top}, WorkTree: c.project, Index: index, HashSize: objectIDSize(filepath.Dir(index))}
 	c.plan.Git = g
-	links, err := gitlinks(index, g.HashSize)
+	links, err := gitindex.Gitlinks(index, g.HashSize)
 	if err != nil {
 		return nil, nil // no index yet, or one git itself would refuse
 	}
@@ -676,7 +677,7 @@ func GitTampering(g *GitCheck) []string {
 			found = append(found, fmt.Sprintf("%s/commondir appeared: git would read this repository's config where it points; remove it", d))
 		}
 	}
-	links, _ := gitlinks(g.Index, g.HashSize)
+	links, _ := gitindex.Gitlinks(g.Index, g.HashSize)
 	for _, l := range links {
 		if !cleanRel(l) || slices.Contains(g.Links, l) {
 			continue
@@ -1101,6 +1102,11 @@ func (c *compiler) visible(p string) bool {
 // absolute).
 func Within(p, dir string) bool {
 	return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/")
+}
+
+// cleanRel reports whether p is a clean relative path below its base.
+func cleanRel(p string) bool {
+	return p != "" && !path.IsAbs(p) && path.Clean(p) == p && p != ".." && !strings.HasPrefix(p, "../")
 }
 
 func depth(p string) int {

@@ -1,28 +1,31 @@
-package engine
+// Package gitindex reads the one thing runjail needs from a git index file:
+// the gitlink entries, the repositories git status enters.
+package gitindex
 
 import (
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"os"
-	"path"
 )
 
-// gitlinks returns the paths of the gitlink entries (submodules, and
+// Gitlinks returns the paths of the gitlink entries (submodules, and
 // repositories added inside the project) in the git index file at
 // indexPath: the directories git status on the host enters and runs git
 // in, with the config found there. The index is written by the jail, so it
 // is parsed as untrusted data: an error for anything malformed, never a
 // panic.
-func gitlinks(indexPath string, hashSize int) ([]string, error) {
+func Gitlinks(indexPath string, hashSize int) ([]string, error) {
 	b, err := os.ReadFile(indexPath)
 	if err != nil {
 		return nil, err
 	}
-	return parseGitlinks(b, hashSize)
+	return Parse(b, hashSize)
 }
 
-func parseGitlinks(b []byte, hashSize int) ([]string, error) {
+// Parse returns the gitlink paths of the index b, whose object ids are
+// hashSize bytes (20 for SHA-1, 32 for SHA-256).
+func Parse(b []byte, hashSize int) ([]string, error) {
 	if len(b) < 12 || string(b[:4]) != "DIRC" {
 		return nil, errBadIndex
 	}
@@ -101,9 +104,4 @@ func indexVarint(b []byte) (v uint64, n int) {
 		n++
 	}
 	return v, n
-}
-
-// cleanRel reports whether p is a clean relative path below its base.
-func cleanRel(p string) bool {
-	return p != "" && !path.IsAbs(p) && path.Clean(p) == p && p != ".." && !bytes.HasPrefix([]byte(p), []byte("../"))
 }

@@ -1,4 +1,4 @@
-package engine
+package gitindex
 
 import (
 	"os"
@@ -37,7 +37,7 @@ func TestGitlinks(t *testing.T) {
 		if v == "3" {
 			git(dir, "update-index", "--skip-worktree", "a/file") // an extended flag
 		}
-		got, err := gitlinks(filepath.Join(dir, ".git", "index"), 20)
+		got, err := Gitlinks(filepath.Join(dir, ".git", "index"), 20)
 		if err != nil {
 			t.Fatalf("version %s: %v", v, err)
 		}
@@ -52,7 +52,7 @@ func FuzzGitlinks(f *testing.F) {
 	f.Add([]byte("DIRC\x00\x00\x00\x02\x00\x00\x00\x01"))
 	f.Add([]byte("DIRC\x00\x00\x00\x04\x00\x00\x00\x02" + string(make([]byte, 62)) + "\xff\xff\xff"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		parseGitlinks(b, 20)
-		parseGitlinks(b, 32)
+		Parse(b, 20)
+		Parse(b, 32)
 	})
 }
