@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/runjail/runjail/engine/gitindex"
+	"github.com/runjail/runjail/internal/untrusted"
 	"github.com/runjail/runjail/schema"
 )
 
@@ -476,20 +477,20 @@ func (c *compiler) mapVCS(from string) {
 func vcsDirs(project string) []string {
 	var dirs []string
 	gitFile := filepath.Join(project, ".git")
-	if b, err := os.ReadFile(gitFile); err == nil {
+	if b, err := untrusted.ReadFile(gitFile, smallFile); err == nil {
 		if gitdir, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "gitdir:"); ok {
 			// The common dir first: the worktree's own gitdir is inside it.
 			gitdir = abs(project, strings.TrimSpace(gitdir))
-			if b, err := os.ReadFile(filepath.Join(gitdir, "commondir")); err == nil {
+			if b, err := untrusted.ReadFile(filepath.Join(gitdir, "commondir"), smallFile); err == nil {
 				dirs = append(dirs, abs(gitdir, strings.TrimSpace(string(b))))
 			}
 			dirs = append(dirs, gitdir)
 		}
 	}
-	if b, err := os.ReadFile(filepath.Join(project, ".jj", "repo")); err == nil {
+	if b, err := untrusted.ReadFile(filepath.Join(project, ".jj", "repo"), smallFile); err == nil {
 		repo := abs(filepath.Join(project, ".jj"), strings.TrimSpace(string(b)))
 		dirs = append(dirs, repo)
-		if b, err := os.ReadFile(filepath.Join(repo, "store", "git_target")); err == nil {
+		if b, err := untrusted.ReadFile(filepath.Join(repo, "store", "git_target"), smallFile); err == nil {
 			dirs = append(dirs, abs(filepath.Join(repo, "store"), strings.TrimSpace(string(b))))
 		}
 	}
@@ -606,7 +607,7 @@ func (c *compiler) embeddedRepos(top, dst string, pin schema.Str, entries []sche
 		return nil, nil
 	} else if !fi.IsDir() {
 		// A worktree: its index is in its own git directory.
-		b, err := os.ReadFile(top)
+		b, err := untrusted.ReadFile(top, smallFile)
 		gitdir, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "gitdir:")
 		if err != nil || !ok {
 			return nil, nil
@@ -644,10 +645,10 @@ func (c *compiler) embeddedRepos(top, dst string, pin schema.Str, entries []sche
 // directory (or a worktree's) is dir: 32 bytes for SHA-256, else 20.
 func objectIDSize(dir string) int {
 	config := filepath.Join(dir, "config")
-	if b, err := os.ReadFile(filepath.Join(dir, "commondir")); err == nil {
+	if b, err := untrusted.ReadFile(filepath.Join(dir, "commondir"), smallFile); err == nil {
 		config = filepath.Join(abs(dir, strings.TrimSpace(string(b))), "config")
 	}
-	b, _ := os.ReadFile(config)
+	b, _ := untrusted.ReadFile(config, smallFile)
 	if sha256Format.Match(b) {
 		return 32
 	}
@@ -1103,6 +1104,10 @@ func (c *compiler) visible(p string) bool {
 func Within(p, dir string) bool {
 	return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/")
 }
+
+// smallFile bounds what is read of a file in a repository the jail could
+// have written (a .git file, a commondir, a config): 1 MiB.
+const smallFile = 1 << 20
 
 // cleanRel reports whether p is a clean relative path below its base.
 func cleanRel(p string) bool {

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/runjail/runjail/internal/untrusted"
 )
 
 // Options says where profiles are looked up.
@@ -90,13 +92,17 @@ func isPath(ref string) bool {
 	return strings.Contains(ref, "/") || strings.HasSuffix(ref, ".toml")
 }
 
+// maxProfile bounds a profile file: 1 MiB is far more than any needs.
+const maxProfile = 1 << 20
+
 // readPath reads a profile file on disk; display is the path as given. A
 // failure is reported at pos, or at the file itself when pos is zero.
 func readPath(display string, pos Pos) (*source, error) {
 	abs, err := filepath.Abs(display)
 	if err == nil {
 		var data []byte
-		if data, err = os.ReadFile(abs); err == nil {
+		// A repository's profile may be a file a jail wrote.
+		if data, err = untrusted.ReadFile(abs, maxProfile); err == nil {
 			return &source{id: abs, display: display, data: data}, nil
 		}
 	}

@@ -6,8 +6,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"os"
+
+	"github.com/runjail/runjail/internal/untrusted"
 )
+
+// maxIndex is the largest index read: big repositories' run to tens of MiB.
+const maxIndex = 1 << 30
 
 // Gitlinks returns the paths of the gitlink entries (submodules, and
 // repositories added inside the project) in the git index file at
@@ -16,7 +20,7 @@ import (
 // is parsed as untrusted data: an error for anything malformed, never a
 // panic.
 func Gitlinks(indexPath string, hashSize int) ([]string, error) {
-	b, err := os.ReadFile(indexPath)
+	b, err := untrusted.ReadFile(indexPath, maxIndex)
 	if err != nil {
 		return nil, err
 	}
