@@ -570,11 +570,17 @@ func (c *compiler) protect(entries []schema.Str) error {
 				}
 			}
 		}
+		pinned := map[string]bool{}
 		for _, sub := range append(subs, worktrees...) {
 			rel, _ := filepath.Rel(m.Src, sub)
 			dst := filepath.Join(m.Dst, rel)
 			if pin != nil {
-				c.addBind(Mount{Kind: MountBind, Src: sub, Dst: dst, From: pin.Pos.String() + " (git directory pinned)"})
+				// The directories on the way too (modules, worktrees):
+				// moved aside, they would take the pinned one along and
+				// leave room for another.
+				topRel, _ := filepath.Rel(m.Src, top)
+				inner, _ := filepath.Rel(topRel, rel)
+				c.pinPath(top, filepath.Join(m.Dst, topRel), inner, pinned, *pin)
 			}
 			list := entries
 			if slices.Contains(worktrees, sub) {
@@ -599,6 +605,7 @@ func (c *compiler) protect(entries []schema.Str) error {
 // config and hooks. It returns their git directories, and records in the
 // plan what GitTampering looks at after the jail.
 func (c *compiler) embeddedRepos(top, dst string, pin schema.Str, entries []schema.Str) ([]string, error) {
+	pinned := map[string]bool{}
 	index := filepath.Join(top, "index")
 	if fi, err := os.Lstat(top); errors.Is(err, fs.ErrNotExist) {
 		c.plan.Git = &GitCheck{WorkTree: c.project, Absent: true}
@@ -628,6 +635,9 @@ func (c *compiler) embeddedRepos(top, dst string, pin schema.Str, entries []sche
 		g.Links = append(g.Links, l)
 		sub := filepath.Join(c.project, l, ".git")
 		subDst := filepath.Join(dst, l, ".git")
+		// The repository's directory and those on the way to it: moved
+		// aside, they would leave room for one of the jail's making.
+		c.pinPath(c.project, dst, l, pinned, pin)
 		if err := c.pinGit(sub, subDst, pin); err != nil {
 			return nil, err
 		}
@@ -689,6 +699,27 @@ func GitTampering(g *GitCheck) []string {
 		}
 	}
 	return found
+}
+
+// pinPath binds onto itself each directory from base/rel's first component
+// down to base/rel (shown at dst/...), parents first, once each: a mount
+// point cannot be renamed or removed. Symlinks and missing paths end it.
+func (c *compiler) pinPath(base, dst, rel string, pinned map[string]bool, e schema.Str) {
+	if rel == "." || !cleanRel(rel) {
+		return
+	}
+	p := ""
+	for _, part := range strings.Split(rel, "/") {
+		p = path.Join(p, part)
+		src := filepath.Join(base, p)
+		if fi, err := os.Lstat(src); err != nil || !fi.IsDir() {
+			return
+		}
+		if !pinned[src] {
+			pinned[src] = true
+			c.addBind(Mount{Kind: MountBind, Src: src, Dst: filepath.Join(dst, p), From: e.Pos.String() + " (git directory pinned)"})
+		}
+	}
 }
 
 // pinGit makes the .git of a writable directory impossible to move or
