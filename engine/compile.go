@@ -541,6 +541,9 @@ func (c *compiler) protect(entries []schema.Str) error {
 			if embedded, err = c.embeddedRepos(top, m.Dst, *pin, entries); err != nil {
 				return err
 			}
+			if err := c.protectHooksDir(top, rw, *pin); err != nil {
+				return err
+			}
 		}
 		// Submodules keep their hooks and config in the superproject's
 		// git directory; each linked worktree has a directory of its own
