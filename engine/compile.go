@@ -17,7 +17,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/runjail/runjail/engine/gitindex"
+	"github.com/runjail/runjail/engine/gitfile"
 	"github.com/runjail/runjail/internal/untrusted"
 	"github.com/runjail/runjail/schema"
 )
@@ -476,16 +476,12 @@ func (c *compiler) mapVCS(from string) {
 // git store) of a workspace rooted at project.
 func vcsDirs(project string) []string {
 	var dirs []string
-	gitFile := filepath.Join(project, ".git")
-	if b, err := untrusted.ReadFile(gitFile, smallFile); err == nil {
-		if gitdir, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "gitdir:"); ok {
-			// The common dir first: the worktree's own gitdir is inside it.
-			gitdir = abs(project, strings.TrimSpace(gitdir))
-			if b, err := untrusted.ReadFile(filepath.Join(gitdir, "commondir"), smallFile); err == nil {
-				dirs = append(dirs, abs(gitdir, strings.TrimSpace(string(b))))
-			}
-			dirs = append(dirs, gitdir)
+	if gitdir, ok := gitfile.Pointer(filepath.Join(project, ".git")); ok {
+		// The common dir first: the worktree's own gitdir is inside it.
+		if common := gitfile.CommonDir(gitdir); common != gitdir {
+			dirs = append(dirs, common)
 		}
+		dirs = append(dirs, gitdir)
 	}
 	if b, err := untrusted.ReadFile(filepath.Join(project, ".jj", "repo"), smallFile); err == nil {
 		repo := abs(filepath.Join(project, ".jj"), strings.TrimSpace(string(b)))
@@ -617,16 +613,15 @@ func (c *compiler) embeddedRepos(top, dst string, pin schema.Str, entries []sche
 		return nil, nil
 	} else if !fi.IsDir() {
 		// A worktree: its index is in its own git directory.
-		b, err := untrusted.ReadFile(top, smallFile)
-		gitdir, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "gitdir:")
-		if err != nil || !ok {
+		gitdir, ok := gitfile.Pointer(top)
+		if !ok {
 			return nil, nil
 		}
-		index = filepath.Join(abs(c.project, strings.TrimSpace(gitdir)), "index")
+		index = filepath.Join(gitdir, "index")
 	}
-	g := &GitCheck{Dirs: []string{top}, WorkTree: c.project, Index: index, HashSize: objectIDSize(filepath.Dir(index))}
+	g := &GitCheck{Dirs: []string{top}, WorkTree: c.project, Index: index, HashSize: gitfile.ObjectIDSize(filepath.Dir(index))}
 	c.plan.Git = g
-	links, err := gitindex.Gitlinks(index, g.HashSize)
+	links, err := gitfile.Gitlinks(index, g.HashSize)
 	if err != nil {
 		return nil, nil // no index yet, or one git itself would refuse
 	}
@@ -654,22 +649,6 @@ func (c *compiler) embeddedRepos(top, dst string, pin schema.Str, entries []sche
 	return dirs, nil
 }
 
-// objectIDSize is the size of an object id in the repository whose git
-// directory (or a worktree's) is dir: 32 bytes for SHA-256, else 20.
-func objectIDSize(dir string) int {
-	config := filepath.Join(dir, "config")
-	if b, err := untrusted.ReadFile(filepath.Join(dir, "commondir"), smallFile); err == nil {
-		config = filepath.Join(abs(dir, strings.TrimSpace(string(b))), "config")
-	}
-	b, _ := untrusted.ReadFile(config, smallFile)
-	if sha256Format.Match(b) {
-		return 32
-	}
-	return 20
-}
-
-var sha256Format = regexp.MustCompile(`(?im)^\s*objectformat\s*=\s*sha256\s*$`)
-
 // GitTampering reports what a jail may have left in the project's
 // repository to make git on the host run its commands: a repository made
 // where there was none (all of it the jail's), a commondir in a git
@@ -691,7 +670,7 @@ func GitTampering(g *GitCheck) []string {
 			found = append(found, fmt.Sprintf("%s/commondir appeared: git would read this repository's config where it points; remove it", d))
 		}
 	}
-	links, _ := gitindex.Gitlinks(g.Index, g.HashSize)
+	links, _ := gitfile.Gitlinks(g.Index, g.HashSize)
 	for _, l := range links {
 		if !cleanRel(l) || slices.Contains(g.Links, l) {
 			continue

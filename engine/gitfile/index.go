@@ -1,6 +1,8 @@
-// Package gitindex reads the one thing runjail needs from a git index file:
-// the gitlink entries, the repositories git status enters.
-package gitindex
+// Package gitfile reads what runjail needs of git's own files: the gitlink
+// entries of an index, a config value, where a .git file points. A jail may
+// have written any of them, so they are read as untrusted data: bounded,
+// never blocking on a named pipe, an error rather than a panic.
+package gitfile
 
 import (
 	"bytes"

@@ -1,8 +1,8 @@
-package engine
+package gitfile
 
 import "testing"
 
-func TestGitConfigValue(t *testing.T) {
+func TestConfigValue(t *testing.T) {
 	for _, c := range []struct {
 		config, want string
 		found        bool
@@ -15,7 +15,7 @@ func TestGitConfigValue(t *testing.T) {
 		{"[core]\n# hookspath = a\n", "", false},
 		{"[core]\nhookspath = \"a\\\"b\"\n", "a\"b", true},
 	} {
-		got, found := gitConfigValue(c.config, "core", "hookspath")
+		got, found := ConfigValue(c.config, "core", "hookspath")
 		if got != c.want || found != c.found {
 			t.Errorf("%q: got %q %v, want %q %v", c.config, got, found, c.want, c.found)
 		}
