@@ -12,8 +12,9 @@ import (
 	"github.com/runjail/runjail/internal/untrusted"
 )
 
-// maxIndex is the largest index read: big repositories' run to tens of MiB.
-const maxIndex = 1 << 30
+// maxIndex is the largest index read: big repositories' run to tens of
+// MiB; a bigger one (a jail may write it) is not worth the memory.
+const maxIndex = 256 << 20
 
 // Gitlinks returns the paths of the gitlink entries (submodules, and
 // repositories added inside the project) in the git index file at
