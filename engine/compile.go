@@ -733,32 +733,58 @@ func (c *compiler) protectIn(src, dst string, gitDir bool, entries []schema.Str)
 			}
 			rel = r
 		}
-		path := filepath.Join(src, rel)
-		fi, err := os.Lstat(path)
-		switch {
-		case errors.Is(err, syscall.ENOTDIR):
-			continue // .git is a file (a worktree): its repository is protected as a git dir
-		case errors.Is(err, fs.ErrNotExist):
-			// The jail could create it. Created empty and protected
-			// instead: a directory (.git/hooks), or a file inside a git
-			// or jj directory (.git/config.worktree, which git reads once
-			// the repository enables worktree config, as sparse-checkout
-			// does; .jj/repo/config.toml). A missing file in the work
-			// tree is left alone: an empty one would show in git status.
-			file := strings.Contains(filepath.Base(path), ".")
-			inVCS := gitDir || strings.HasPrefix(e.V, ".git/") || strings.HasPrefix(e.V, ".jj/")
-			if parent, err := os.Lstat(filepath.Dir(path)); err == nil && parent.IsDir() && (!file || inVCS) {
-				c.addBind(Mount{Kind: MountBind, Src: path, Dst: filepath.Join(dst, rel), RO: true, File: file, Create: true, From: e.Pos.String()})
+		// Missing, a name with a dot is taken for a file. A file in the
+		// work tree is left alone: an empty one would show in git status.
+		// Inside a git or jj directory it is made (.git/config.worktree,
+		// which git reads once the repository enables worktree config,
+		// as sparse-checkout does; .jj/repo/config.toml).
+		missing := missingDir
+		if strings.Contains(filepath.Base(rel), ".") {
+			missing = missingFile
+			if !gitDir && !strings.HasPrefix(e.V, ".git/") && !strings.HasPrefix(e.V, ".jj/") {
+				missing = missingSkip
 			}
-			continue
-		case err != nil:
-			return &Error{Msg: fmt.Sprintf("%s: protect %s: %v", e.Pos, path, err)}
-		case fi.Mode()&fs.ModeSymlink != 0:
-			return &Error{Msg: fmt.Sprintf("%s: refusing to run: %s is a symlink, so it cannot be protected", e.Pos, path),
-				Hint: "a jail may have planted it: look at it, and remove it or replace it with the real file"}
 		}
-		c.addBind(Mount{Kind: MountBind, Src: path, Dst: filepath.Join(dst, rel), RO: true, File: !fi.IsDir(), From: e.Pos.String()})
+		if err := c.protectPath(filepath.Join(src, rel), filepath.Join(dst, rel), missing, e.Pos, ""); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// What protectPath makes of a path that is not there.
+const (
+	missingSkip = iota // nothing: the jail may create it
+	missingDir         // an empty directory, protected
+	missingFile        // an empty file, protected
+)
+
+// protectPath keeps the host path (shown at dst) read-only in the jail. One
+// that is missing the jail could create: made empty and protected instead,
+// as missing says, when its parent is there. A symlink (a jail may have
+// planted it) makes runjail refuse to run. what names it in messages.
+func (c *compiler) protectPath(path, dst string, missing int, pos schema.Pos, what string) error {
+	from := pos.String()
+	if what != "" {
+		from += " (" + what + ")"
+		what = " (" + what + ")"
+	}
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, syscall.ENOTDIR):
+		return nil // .git is a file (a worktree): its repository is protected as a git dir
+	case errors.Is(err, fs.ErrNotExist):
+		if parent, err := os.Lstat(filepath.Dir(path)); err == nil && parent.IsDir() && missing != missingSkip {
+			c.addBind(Mount{Kind: MountBind, Src: path, Dst: dst, RO: true, File: missing == missingFile, Create: true, From: from})
+		}
+		return nil
+	case err != nil:
+		return &Error{Msg: fmt.Sprintf("%s: protect %s: %v", pos, path, err)}
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return &Error{Msg: fmt.Sprintf("%s: refusing to run: %s%s is a symlink, so it cannot be protected", pos, path, what),
+			Hint: "a jail may have planted it: look at it, and remove it or replace it with the real one"}
+	}
+	c.addBind(Mount{Kind: MountBind, Src: path, Dst: dst, RO: true, File: !fi.IsDir(), From: from})
 	return nil
 }
 

@@ -1,9 +1,6 @@
 package engine
 
 import (
-	"errors"
-	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,25 +28,9 @@ func (c *compiler) protectHooksDir(top string, rw []Mount, e schema.Str) error {
 		return nil // git's own, protected already
 	}
 	for _, m := range rw {
-		if !Within(dir, m.Src) {
-			continue
+		if Within(dir, m.Src) {
+			return c.protectPath(dir, filepath.Join(m.Dst, strings.TrimPrefix(dir, m.Src)), missingDir, e.Pos, "core.hooksPath")
 		}
-		dst := filepath.Join(m.Dst, strings.TrimPrefix(dir, m.Src))
-		fi, err := os.Lstat(dir)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			if parent, err := os.Lstat(filepath.Dir(dir)); err == nil && parent.IsDir() {
-				c.addBind(Mount{Kind: MountBind, Src: dir, Dst: dst, RO: true, Create: true, From: e.Pos.String() + " (core.hooksPath)"})
-			}
-		case err != nil:
-			return &Error{Msg: fmt.Sprintf("%s: protect %s: %v", e.Pos, dir, err)}
-		case fi.Mode()&fs.ModeSymlink != 0:
-			return &Error{Msg: fmt.Sprintf("%s: refusing to run: %s (core.hooksPath) is a symlink, so it cannot be protected", e.Pos, dir),
-				Hint: "a jail may have planted it: look at it, and remove it or replace it with the real directory"}
-		case fi.IsDir():
-			c.addBind(Mount{Kind: MountBind, Src: dir, Dst: dst, RO: true, From: e.Pos.String() + " (core.hooksPath)"})
-		}
-		return nil
 	}
 	return nil
 }
