@@ -619,7 +619,9 @@ func (c *compiler) embeddedRepos(top, dst string, pin schema.Str, entries []sche
 		}
 		index = filepath.Join(gitdir, "index")
 	}
-	g := &GitCheck{Dirs: []string{top}, WorkTree: c.project, Index: index, HashSize: gitfile.ObjectIDSize(filepath.Dir(index))}
+	g := &GitCheck{Dirs: []string{top}, WorkTree: c.project, Index: index, HashSize: gitfile.ObjectIDSize(filepath.Dir(index)),
+		WorktreesDir: filepath.Join(gitfile.CommonDir(filepath.Dir(index)), "worktrees")}
+	g.Worktrees = dirNames(g.WorktreesDir)
 	c.plan.Git = g
 	links, err := gitfile.Gitlinks(index, g.HashSize)
 	if err != nil {
@@ -652,8 +654,9 @@ func (c *compiler) embeddedRepos(top, dst string, pin schema.Str, entries []sche
 // GitTampering reports what a jail may have left in the project's
 // repository to make git on the host run its commands: a repository made
 // where there was none (all of it the jail's), a commondir in a git
-// directory (git would read the config it points to), and a repository
-// added to the index (git status enters it and uses its config and hooks).
+// directory (git would read the config it points to), a linked worktree
+// (whose commondir the jail wrote), and a repository added to the index
+// (git status enters it and uses its config and hooks).
 func GitTampering(g *GitCheck) []string {
 	if g == nil {
 		return nil
@@ -670,6 +673,12 @@ func GitTampering(g *GitCheck) []string {
 			found = append(found, fmt.Sprintf("%s/commondir appeared: git would read this repository's config where it points; remove it", d))
 		}
 	}
+	for _, name := range dirNames(g.WorktreesDir) {
+		if !slices.Contains(g.Worktrees, name) {
+			found = append(found, fmt.Sprintf("%s/%s: a linked worktree was made in the jail; git in its work tree reads the repository its commondir names, which the jail wrote. Look at it before you run git there, or remove it: git worktree remove --force %s",
+				g.WorktreesDir, name, name))
+		}
+	}
 	links, _ := gitfile.Gitlinks(g.Index, g.HashSize)
 	for _, l := range links {
 		if !cleanRel(l) || slices.Contains(g.Links, l) {
@@ -681,6 +690,18 @@ func GitTampering(g *GitCheck) []string {
 		}
 	}
 	return found
+}
+
+// dirNames lists the directories in dir (none if it cannot be read).
+func dirNames(dir string) []string {
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	return names
 }
 
 // pinPath binds onto itself each directory from base/rel's first component

@@ -54,6 +54,10 @@ type GitCheck struct {
 	HashSize int      // bytes of an object id: 20 (SHA-1) or 32 (SHA-256)
 	Links    []string // gitlink paths in the index at the start
 	Absent   bool     // the project had no .git at the start
+	// Worktrees lists the linked worktrees of the repository (its
+	// WorktreesDir) at the start.
+	WorktreesDir string
+	Worktrees    []string
 }
 
 // MountKind says what a Mount puts at its destination.
