@@ -537,7 +537,7 @@ func (c *compiler) protect(entries []schema.Str) error {
 			if embedded, err = c.embeddedRepos(top, m.Dst, *pin, entries); err != nil {
 				return err
 			}
-			if err := c.protectHooksDir(top, rw, *pin); err != nil {
+			if err := c.protectHooksDir(c.plan.Git, rw, *pin); err != nil {
 				return err
 			}
 		}
@@ -559,14 +559,9 @@ func (c *compiler) protect(entries []schema.Str) error {
 			if c.plan.Git != nil && m.Src == c.project {
 				c.plan.Git.Dirs = append(append(c.plan.Git.Dirs, subs...), embedded...)
 			}
-			for _, main := range append(append([]string{top}, subs...), embedded...) {
-				// Only a linked worktree's git directory has a commondir;
-				// in another, git would take its config from where it
-				// points.
-				if _, err := os.Lstat(filepath.Join(main, "commondir")); err == nil {
-					return &Error{Msg: fmt.Sprintf("%s: refusing to run: %s/commondir makes git read the repository's config elsewhere", pin.Pos, main),
-						Hint: "a jail may have planted it: look at it and remove it"}
-				}
+			if found := withCommondir(append(append([]string{top}, subs...), embedded...)); len(found) > 0 {
+				return &Error{Msg: fmt.Sprintf("%s: refusing to run: %s/commondir makes git read the repository's config elsewhere", pin.Pos, found[0]),
+					Hint: "a jail may have planted it: look at it and remove it"}
 			}
 		}
 		pinned := map[string]bool{}
@@ -605,7 +600,7 @@ func (c *compiler) protect(entries []schema.Str) error {
 // plan what GitTampering looks at after the jail.
 func (c *compiler) embeddedRepos(top, dst string, pin schema.Str, entries []schema.Str) ([]string, error) {
 	pinned := map[string]bool{}
-	index := filepath.Join(top, "index")
+	gitDir := top
 	if fi, err := os.Lstat(top); errors.Is(err, fs.ErrNotExist) {
 		c.plan.Git = &GitCheck{WorkTree: c.project, Absent: true}
 		return nil, nil
@@ -613,17 +608,16 @@ func (c *compiler) embeddedRepos(top, dst string, pin schema.Str, entries []sche
 		return nil, nil
 	} else if !fi.IsDir() {
 		// A worktree: its index is in its own git directory.
-		gitdir, ok := gitfile.Pointer(top)
-		if !ok {
+		var ok bool
+		if gitDir, ok = gitfile.Pointer(top); !ok {
 			return nil, nil
 		}
-		index = filepath.Join(gitdir, "index")
 	}
-	g := &GitCheck{Dirs: []string{top}, WorkTree: c.project, Index: index, HashSize: gitfile.ObjectIDSize(filepath.Dir(index)),
-		WorktreesDir: filepath.Join(gitfile.CommonDir(filepath.Dir(index)), "worktrees")}
-	g.Worktrees = dirNames(g.WorktreesDir)
+	g := &GitCheck{Dirs: []string{top}, WorkTree: c.project, GitDir: gitDir, CommonDir: gitfile.CommonDir(gitDir)}
+	g.HashSize = gitfile.ObjectIDSize(g.CommonDir)
+	g.Worktrees = dirNames(filepath.Join(g.CommonDir, "worktrees"))
 	c.plan.Git = g
-	links, err := gitfile.Gitlinks(index, g.HashSize)
+	links, err := gitfile.Gitlinks(filepath.Join(gitDir, "index"), g.HashSize)
 	if err != nil {
 		return nil, nil // no index yet, or one git itself would refuse
 	}
@@ -668,18 +662,17 @@ func GitTampering(g *GitCheck) []string {
 		}
 		return found
 	}
-	for _, d := range g.Dirs {
-		if _, err := os.Lstat(filepath.Join(d, "commondir")); err == nil {
-			found = append(found, fmt.Sprintf("%s/commondir appeared: git would read this repository's config where it points; remove it", d))
-		}
+	for _, d := range withCommondir(g.Dirs) {
+		found = append(found, fmt.Sprintf("%s/commondir appeared: git would read this repository's config where it points; remove it", d))
 	}
-	for _, name := range dirNames(g.WorktreesDir) {
+	worktrees := filepath.Join(g.CommonDir, "worktrees")
+	for _, name := range dirNames(worktrees) {
 		if !slices.Contains(g.Worktrees, name) {
 			found = append(found, fmt.Sprintf("%s/%s: a linked worktree was made in the jail; git in its work tree reads the repository its commondir names, which the jail wrote. Look at it before you run git there, or remove it: git worktree remove --force %s",
-				g.WorktreesDir, name, name))
+				worktrees, name, name))
 		}
 	}
-	links, _ := gitfile.Gitlinks(g.Index, g.HashSize)
+	links, _ := gitfile.Gitlinks(filepath.Join(g.GitDir, "index"), g.HashSize)
 	for _, l := range links {
 		if !cleanRel(l) || slices.Contains(g.Links, l) {
 			continue
@@ -687,6 +680,19 @@ func GitTampering(g *GitCheck) []string {
 		if _, err := os.Lstat(filepath.Join(g.WorkTree, l, ".git")); err == nil {
 			found = append(found, fmt.Sprintf("%s: a repository was added to the index; git status runs git in it with its own config and hooks. Look at %s/.git before you run git here, or remove it: git rm --cached %s",
 				filepath.Join(g.WorkTree, l), l, l))
+		}
+	}
+	return found
+}
+
+// withCommondir returns those of the git directories (none of them a
+// linked worktree's) that hold a commondir: git would take the
+// repository's config from where it points.
+func withCommondir(dirs []string) []string {
+	var found []string
+	for _, d := range dirs {
+		if _, err := os.Lstat(filepath.Join(d, "commondir")); err == nil {
+			found = append(found, d)
 		}
 	}
 	return found

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -11,20 +10,13 @@ import (
 
 // protectHooksDir keeps the directory core.hooksPath names read-only when
 // the jail could write it (a rw directory holds it), created empty first
-// when missing, like .git/hooks. top is the project's .git.
-func (c *compiler) protectHooksDir(top string, rw []Mount, e schema.Str) error {
-	gitDir := top
-	if fi, err := os.Lstat(top); err != nil {
+// when missing, like .git/hooks. g is the project's repository.
+func (c *compiler) protectHooksDir(g *GitCheck, rw []Mount, e schema.Str) error {
+	if g == nil || g.Absent {
 		return nil
-	} else if !fi.IsDir() {
-		var ok bool
-		if gitDir, ok = gitfile.Pointer(top); !ok {
-			return nil
-		}
 	}
-	commonDir := gitfile.CommonDir(gitDir)
-	dir := gitfile.HooksDir(c.h.Home, c.h.ConfigHome, c.project, gitDir, commonDir)
-	if dir == "" || dir == filepath.Join(commonDir, "hooks") {
+	dir := gitfile.HooksDir(c.h.Home, c.h.ConfigHome, c.project, g.GitDir, g.CommonDir)
+	if dir == "" || dir == filepath.Join(g.CommonDir, "hooks") {
 		return nil // git's own, protected already
 	}
 	for _, m := range rw {

@@ -48,16 +48,14 @@ type Plan struct {
 // GitCheck names the git directories a jail could write and the project's
 // index, with the repositories it recorded when the jail started.
 type GitCheck struct {
-	Dirs     []string // git directories: the project's, submodules', embedded ones
-	WorkTree string   // the project
-	Index    string   // its index file
-	HashSize int      // bytes of an object id: 20 (SHA-1) or 32 (SHA-256)
-	Links    []string // gitlink paths in the index at the start
-	Absent   bool     // the project had no .git at the start
-	// Worktrees lists the linked worktrees of the repository (its
-	// WorktreesDir) at the start.
-	WorktreesDir string
-	Worktrees    []string
+	Dirs      []string // git directories: the project's, submodules', embedded ones
+	WorkTree  string   // the project
+	GitDir    string   // its git directory (a linked worktree's own), with the index
+	CommonDir string   // the repository's git directory (GitDir, or where its commondir points)
+	HashSize  int      // bytes of an object id: 20 (SHA-1) or 32 (SHA-256)
+	Links     []string // gitlink paths in the index at the start
+	Worktrees []string // names under CommonDir/worktrees at the start
+	Absent    bool     // the project had no .git at the start
 }
 
 // MountKind says what a Mount puts at its destination.
