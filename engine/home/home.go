@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/runjail/runjail/engine"
+	"github.com/runjail/runjail/internal/untrusted"
 )
 
 // MakePrivateDir creates dir (mode 0700) if needed and returns its real path.
@@ -114,9 +114,7 @@ func MergeJSON(home string, h engine.HomeJSON) error {
 	doc := map[string]any{}
 	if fd, err := unix.Openat(dirFd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0); err == nil {
 		f := os.NewFile(uintptr(fd), name)
-		var st unix.Stat_t
-		if unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
-			b, _ := io.ReadAll(io.LimitReader(f, 16<<20))
+		if b, err := untrusted.Read(f, 16<<20); err == nil {
 			if json.Unmarshal(b, &doc) != nil || doc == nil {
 				doc = map[string]any{}
 			}

@@ -21,6 +21,13 @@ func ReadFile(path string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return Read(f, max)
+}
+
+// Read reads f, opened with O_NONBLOCK, as ReadFile reads its path: a
+// regular file of at most max bytes.
+func Read(f *os.File, max int64) ([]byte, error) {
+	path := f.Name()
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
